@@ -1,0 +1,109 @@
+"""Shared fixtures: the real data folder, real databases (SQLite and PostgreSQL), and the CLI as a subprocess.
+
+Environment:
+- TRANSIT_TEST_DATABASE: which backends the `database_url` fixture gives: "sqlite", "postgresql", or both
+  (default "sqlite,postgresql"; PostgreSQL tests then skip when no server answers, except in CI).
+- TRANSIT_TEST_POSTGRES_URL: an existing database to connect through (default: the machine's server,
+  database "test"); each test gets a fresh database cloned from a migrated template.
+- CI=true turns every "skip because a real service or ../shared/data is missing" into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.support import IN_CI, SHARED_DATA
+from transit import migrate
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BACKENDS = [
+    b.strip() for b in os.environ.get("TRANSIT_TEST_DATABASE", "sqlite,postgresql").split(",") if b.strip()
+]
+
+
+def missing(reason: str) -> None:
+    """Skip for a missing real service or data folder, but fail in CI, where it must be there."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this must not be skipped)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real feeds and pings in ../shared/data."""
+    if not SHARED_DATA.is_dir():
+        missing(f"the real data folder {SHARED_DATA} is absent")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def cairns_feed(shared_data: Path) -> Path:
+    return shared_data / "cairns_gtfs_2014" / "cairns_gtfs.zip"
+
+
+@pytest.fixture(scope="session")
+def seattle_feed(shared_data: Path) -> Path:
+    return shared_data / "seattle_area_gtfs_2017" / "gtfs"
+
+
+@pytest.fixture(scope="session")
+def bad_gtfs(shared_data: Path) -> Path:
+    return shared_data / "bad_gtfs"
+
+
+# --- databases ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[tuple[str, str]]:
+    """(admin URL, template database name): a database migrated once per session, cloned per test."""
+    admin_url = os.environ.get("TRANSIT_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure to connect means: no usable server here
+        engine.dispose()
+        missing(f"PostgreSQL does not answer at {make_url(admin_url).render_as_string()}: {exc}")
+    template = f"transit_tpl_{uuid.uuid4().hex[:10]}"
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{template}"'))
+    migrate.upgrade(make_url(admin_url).set(database=template).render_as_string(hide_password=False))
+    yield admin_url, template
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database for one test, on each backend under test."""
+    if request.param == "sqlite":
+        path = tmp_path / "transit.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    admin_url, template = request.getfixturevalue("postgres_template")
+    name = f"transit_t_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()

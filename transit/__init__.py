@@ -1,0 +1,1 @@
+"""Transit compliance service: GTFS day plans, trip verdicts, carrier contracts, and 109 tickets."""

@@ -1,0 +1,290 @@
+"""The `transit` command: one entry point, subcommands per area. Bad input exits 2 with a message."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
+
+import typer
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.orm import Session, sessionmaker
+
+from transit import migrate
+from transit.clock import SystemClock
+from transit.db import make_engine, make_session_factory
+from transit.errors import BadParameter, FeedInvalid, TransitError
+from transit.gtfs.dayplan import DAY_PLAN_COLUMNS, summarise_day_plan
+from transit.gtfs.load import LoadedFeed, load_feed, validate_feed
+from transit.gtfs.model import FeedVersion, Finding, Severity
+from transit.gtfs.service import load_feed_in_force, store_feed
+from transit.gtfs.store import list_feed_versions
+from transit.render import OutputFormat, frame_to_records, render_json, render_records, to_json_value
+from transit.settings import Settings
+from transit.synth.city import build_city
+from transit.synth.cli import synth_app
+from transit.synth.write import write_city
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    help="Transit compliance service: GTFS day plans, trip verdicts, carrier contracts, 109 tickets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
+gtfs_app = typer.Typer(help="GTFS feeds: validate, store, and list the day plan.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(gtfs_app, name="gtfs")
+app.add_typer(synth_app, name="synth")
+
+DEMO_TIMEZONE = "Asia/Almaty"
+FINDING_COLUMNS = ("severity", "code", "file", "line", "field", "message")
+FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="table, json or csv")]
+
+
+def user_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn the errors a user can cause into a message on stderr and exit status 2, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except FeedInvalid as exc:
+            _print_findings_to_stderr(exc)
+            raise typer.Exit(2) from None
+        except TransitError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except (ArgumentError, NoSuchModuleError) as exc:
+            typer.echo(f"error: TRANSIT_DATABASE_URL is not a usable database URL: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except DBAPIError as exc:
+            hint = (
+                " (has `transit db upgrade` been run?)"
+                if "no such table" in str(exc) or "does not exist" in str(exc)
+                else ""
+            )
+            typer.echo(f"error: database failure{hint}: {exc.orig}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _print_findings_to_stderr(exc: FeedInvalid) -> None:
+    findings = [f for f in exc.findings if isinstance(f, Finding)]
+    typer.echo(f"error: {exc.source}: the feed is not valid ({len(findings)} error(s)):", err=True)
+    for f in findings:
+        typer.echo(f"  {_finding_line(f)}", err=True)
+
+
+def _finding_line(f: Finding) -> str:
+    where = ":".join(str(x) for x in (f.file, f.line) if x is not None)
+    field = f" [{f.field}]" if f.field else ""
+    return f"{f.severity.upper()} {f.code} {where}{field}: {f.message}"
+
+
+def parse_date_option(value: str, name: str = "--date", timezone: str | None = None) -> dt.date:
+    """A YYYY-MM-DD date, or 'today' in `timezone` (the feed's local service date)."""
+    if value == "today":
+        return dt.datetime.now(ZoneInfo(timezone) if timezone else dt.UTC).date()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadParameter(f"{name}: {value!r} is not a date; expected YYYY-MM-DD or 'today'") from None
+
+
+def _sessions(settings: Settings) -> sessionmaker[Session]:
+    return make_session_factory(make_engine(settings.database_url))
+
+
+def _emit(text: str) -> None:
+    sys.stdout.write(text)
+
+
+# --- db ----------------------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+@user_errors
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+) -> None:
+    """Apply the migrations to TRANSIT_DATABASE_URL."""
+    settings = Settings()
+    migrate.upgrade(settings.database_url, revision)
+    typer.echo(f"database at revision {migrate.current_revision(settings.database_url)}")
+
+
+# --- gtfs --------------------------------------------------------------------------------------------------
+
+
+@gtfs_app.command("check")
+@user_errors
+def gtfs_check(
+    feed: Annotated[Path, typer.Argument(help="GTFS zip or folder")],
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Validate a feed: bytes, CSV structure, columns, values, keys. Exit 0 (warnings allowed) or 2."""
+    _raw, findings = validate_feed(feed)
+    records = [f.to_dict() for f in findings]
+    errors = sum(f.severity is Severity.ERROR for f in findings)
+    if fmt is OutputFormat.TABLE:
+        for f in findings:
+            _emit(_finding_line(f) + "\n")
+        _emit(f"{feed}: {errors} error(s), {len(findings) - errors} warning(s)\n")
+    else:
+        _emit(render_records(records, FINDING_COLUMNS, fmt))
+    if errors:
+        raise typer.Exit(2)
+
+
+@gtfs_app.command("load")
+@user_errors
+def gtfs_load(
+    feed: Annotated[Path, typer.Argument(help="GTFS zip or folder")],
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Validate a feed and store it as a feed version (the same content is stored once)."""
+    stored = store_feed(_sessions(Settings()), feed, SystemClock())
+    record = {"created": stored.created, "warnings": len(stored.findings), **_version_record(stored.version)}
+    if fmt is OutputFormat.TABLE:
+        verb = "stored as" if stored.created else "already stored as"
+        v = stored.version
+        _emit(
+            f"{feed}: {verb} feed version {v.id} (sha256 {v.content_sha256[:12]}…), valid {v.valid_from} to "
+            f"{v.valid_to}, {v.trip_count} trips, carriers {', '.join(a.carrier_id for a in v.agencies)}; "
+            f"{len(stored.findings)} warning(s)\n"
+        )
+    else:
+        _emit(render_records([record], list(record), fmt))
+
+
+@gtfs_app.command("versions")
+@user_errors
+def gtfs_versions(fmt: FormatOption = OutputFormat.TABLE) -> None:
+    """List the stored feed versions."""
+    with _sessions(Settings())() as session:
+        versions = list_feed_versions(session)
+    records = [_version_record(v) for v in versions]
+    columns = [
+        "id",
+        "source_name",
+        "feed_version",
+        "valid_from",
+        "valid_to",
+        "trip_count",
+        "carriers",
+        "loaded_at",
+    ]
+    _emit(render_records(records, columns, fmt))
+
+
+def _version_record(v: FeedVersion) -> dict[str, Any]:
+    return {
+        "id": v.id,
+        "content_sha256": v.content_sha256,
+        "source_name": v.source_name,
+        "feed_version": v.feed_version,
+        "valid_from": v.valid_from.isoformat(),
+        "valid_to": v.valid_to.isoformat(),
+        "trip_count": v.trip_count,
+        "carriers": ",".join(a.carrier_id for a in v.agencies),
+        "loaded_at": to_json_value(v.loaded_at),
+    }
+
+
+@gtfs_app.command("trips")
+@user_errors
+def gtfs_trips(
+    feed: Annotated[
+        Path | None, typer.Argument(help="GTFS zip or folder; omitted: the stored feed in force on the date")
+    ] = None,
+    date: Annotated[str, typer.Option("--date", "-d", help="Service date YYYY-MM-DD, or 'today'")] = "today",
+    fmt: FormatOption = OutputFormat.TABLE,
+    summary: Annotated[bool, typer.Option("--summary", help="Counts per carrier and route")] = False,
+) -> None:
+    """List every trip instance scheduled on a service date, with its carrier. Writes nothing."""
+    loaded, service_date = _feed_for_date(feed, date)
+    plan = loaded.day_plan(service_date)
+    if summary:
+        _emit(_render_summary(summarise_day_plan(plan), fmt))
+        return
+    _emit(render_records(frame_to_records(plan), DAY_PLAN_COLUMNS, fmt))
+
+
+def _feed_for_date(feed: Path | None, date: str) -> tuple[LoadedFeed, dt.date]:
+    if feed is not None:
+        loaded = load_feed(feed)
+        return loaded, parse_date_option(date, timezone=_timezone(loaded))
+    service_date = parse_date_option(date)
+    _version, loaded = load_feed_in_force(_sessions(Settings()), service_date)
+    if date == "today":
+        service_date = parse_date_option(date, timezone=_timezone(loaded))
+    return loaded, service_date
+
+
+def _timezone(loaded: LoadedFeed) -> str:
+    return str(loaded.feed.agency["agency_timezone"].iloc[0])
+
+
+def _render_summary(carriers: list[dict[str, Any]], fmt: OutputFormat) -> str:
+    carriers = [{k: to_json_value(v) for k, v in c.items()} for c in carriers]
+    if fmt is OutputFormat.JSON:
+        return render_json(carriers) + "\n"
+    rows = [
+        {"carrier_id": c["carrier_id"], **route}
+        for c in carriers
+        for route in [
+            *c["routes"],
+            {"route_id": "(all)", "trips": c["trips"], "distance_km": c["distance_km"]},
+        ]
+    ]
+    return render_records(rows, ["carrier_id", "route_id", "route_short_name", "trips", "distance_km"], fmt)
+
+
+@app.command("demo")
+@user_errors
+def demo(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where the demo writes its feed and database")
+    ] = Path("demo"),
+    routes: Annotated[int, typer.Option("--routes", min=1, help="Routes of the synthetic city")] = 20,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic city")] = 7,
+) -> None:
+    """Synthesise a city, store its feed in an embedded database, and print today's plan per carrier."""
+    directory.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{(directory / 'transit.db').resolve()}"
+    today = dt.datetime.now(ZoneInfo(DEMO_TIMEZONE)).date()
+    feed = directory / "city.zip"
+    _emit(f"1. Synthesising a city of {routes} routes (seed {seed}) from {today} into {feed}\n")
+    write_city(build_city(routes=routes, seed=seed, start_date=today), feed)
+    _emit(f"2. Migrating the embedded database {url}\n")
+    migrate.upgrade(url)
+    sessions = make_session_factory(make_engine(url))
+    stored = store_feed(sessions, feed, SystemClock())
+    _emit(
+        f"3. Stored the feed as version {stored.version.id} (valid {stored.version.valid_from} to "
+        f"{stored.version.valid_to}, {len(stored.findings)} warning(s))\n"
+    )
+    version, loaded = load_feed_in_force(sessions, today)
+    plan = loaded.day_plan(today)
+    _emit(
+        f"4. Day plan of {today} ({today:%A}) from feed version {version.id}: {len(plan)} trip instances\n\n"
+    )
+    _emit(_render_summary(summarise_day_plan(plan), OutputFormat.TABLE))
+    _emit(f"\nThe whole plan: TRANSIT_DATABASE_URL={url} transit gtfs trips --date {today}\n")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""GTFS: feed reading and validation, the service calendar, the day plan of trip instances."""
