@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from transit.gtfs.model import Finding, FindingCode, Severity
 
@@ -33,10 +33,6 @@ class Findings:
         self._first.setdefault(key, finding)
         if self._seen[key] <= MAX_PER_KIND:
             self._items.append(finding)
-
-    def extend(self, findings: Iterable[Finding]) -> None:
-        for f in findings:
-            self.add(f.severity, f.code, f.file, f.line, f.field, f.message)
 
     def __iter__(self) -> Iterator[Finding]:
         yield from self._items

@@ -68,9 +68,9 @@ def load_feed_archive(archive: bytes, source: str) -> LoadedFeed:
 
 
 def _checked(raw: RawFeed | None, findings: Findings) -> tuple[RawFeed | None, list[Finding]]:
-    if raw is not None:
-        findings.extend(check_feed(raw))
-    return raw, _ordered(findings)
+    # Both lists are capped already (see findings.py); joining them keeps each one's "N more" counts.
+    items = list(findings) + (check_feed(raw) if raw is not None else [])
+    return raw, _ordered(items)
 
 
 def _loaded(source: str, raw: RawFeed | None, findings: list[Finding]) -> LoadedFeed:
@@ -118,9 +118,8 @@ def _validity(feed: gtfs_kit.Feed) -> tuple[dt.date, dt.date]:
     return start, end
 
 
-def _ordered(findings: Findings) -> list[Finding]:
+def _ordered(items: list[Finding]) -> list[Finding]:
     """Errors first, then warnings; within each, the order found (file by file)."""
-    items = list(findings)
     return [f for f in items if f.severity is Severity.ERROR] + [
         f for f in items if f.severity is Severity.WARNING
     ]

@@ -63,7 +63,6 @@ class FindingCode(StrEnum):
     MISSING_AGENCY_ID = "missing_agency_id"
     MIXED_TIMEZONES = "mixed_timezones"
     # stop times and trips
-    STOP_SEQUENCE_NOT_INCREASING = "stop_sequence_not_increasing"
     MISSING_TRIP_EDGE_TIME = "missing_trip_edge_time"
     TIME_DECREASING = "time_decreasing"
     TRIP_TOO_FEW_STOPS = "trip_too_few_stops"
