@@ -269,8 +269,9 @@ def demo(
     migrate.upgrade(url)
     sessions = make_session_factory(make_engine(url))
     stored = store_feed(sessions, feed, SystemClock())
+    verb = "Stored the feed as" if stored.created else "The feed was already stored as"
     _emit(
-        f"3. Stored the feed as version {stored.version.id} (valid {stored.version.valid_from} to "
+        f"3. {verb} version {stored.version.id} (valid {stored.version.valid_from} to "
         f"{stored.version.valid_to}, {len(stored.findings)} warning(s))\n"
     )
     version, loaded = load_feed_in_force(sessions, today)

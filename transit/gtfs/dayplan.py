@@ -43,14 +43,13 @@ class ScheduleTables(Protocol):
     frequencies: pd.DataFrame | None
 
 
-# Russian and Kazakh letters to Latin (after the Kazakh 2021 Latin alphabet where Kazakh-only).
-_CYRILLIC = dict(
-    zip(
-        "абвгдеёжзийклмнопрстуфхцчшщъыьэюяәғқңөұүһі",
-        "a b v g d e e zh z i i k l m n o p r s t u f kh ts ch sh shch _ y _ e yu ya a g q n o u u h i".split(),  # noqa: SIM905
-        strict=True,
-    )
+# Russian and Kazakh letters to Latin (the Kazakh 2021 Latin alphabet for Kazakh-only letters);
+# "_" marks the hard and soft signs, which have no Latin letter.
+_CYRILLIC_LETTERS = "абвгдеёжзийклмнопрстуфхцчшщъыьэюяәғқңөұүһі"
+_LATIN_LETTERS = (
+    "a b v g d e e zh z i i k l m n o p r s t u f kh ts ch sh shch _ y _ e yu ya a g q n o u u h i"
 )
+_CYRILLIC = dict(zip(_CYRILLIC_LETTERS, _LATIN_LETTERS.split(), strict=True))
 
 
 def slug(text: str) -> str:
@@ -64,6 +63,17 @@ def slug(text: str) -> str:
     latin = "".join(_CYRILLIC.get(ch, ch).strip("_") for ch in text.lower())
     ascii_text = unicodedata.normalize("NFKD", latin).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "agency"
+
+
+def natural_key(text: object) -> tuple[tuple[int, int | str], ...]:
+    """A sort key that orders route names as people do: 2 before 10, 14 before 14A.
+
+    >>> sorted(["10", "2", "14A", "14", None], key=natural_key)
+    [None, '2', '10', '14', '14A']
+    """
+    if not isinstance(text, str):
+        return ()
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.findall(r"\d+|\D+", text))
 
 
 def build_trip_table(feed: ScheduleTables) -> pd.DataFrame:
@@ -267,6 +277,9 @@ def summarise_day_plan(plan: pd.DataFrame) -> list[dict[str, object]]:
             .agg(trips=("trip_id", "size"), distance_m=("distance_m", "sum"))
             .reset_index()
         )
+        per_route = per_route.iloc[
+            sorted(range(len(per_route)), key=lambda i: natural_key(per_route["route_short_name"].iloc[i]))
+        ]
         carriers.append(
             {
                 "carrier_id": None if pd.isna(carrier_id) else str(carrier_id),

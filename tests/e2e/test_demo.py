@@ -1,0 +1,28 @@
+"""`transit demo`, what `make demo` runs: a newcomer sees today's plan per carrier from a stored feed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.support import run_cli
+
+
+def test_demo_synthesises_stores_and_prints_todays_plan_per_carrier(tmp_path: Path) -> None:
+    result = run_cli("demo", "--dir", str(tmp_path / "demo"), "--routes", "6", "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "demo" / "city.zip").is_file()
+    assert (tmp_path / "demo" / "transit.db").is_file()
+    found = re.search(r"from feed version 1: (\d+) trip instances", result.stdout)
+    assert found is not None, result.stdout
+    totals = [int(m) for m in re.findall(r"^AP\d\s+\(all\)\s+(\d+)", result.stdout, flags=re.MULTILINE)]
+    assert len(totals) >= 2  # at least two carriers
+    assert sum(totals) == int(found.group(1)) > 0
+
+
+def test_demo_run_twice_reuses_the_stored_version(tmp_path: Path) -> None:
+    args = ("demo", "--dir", str(tmp_path / "demo"), "--routes", "4", "--seed", "5")
+    assert run_cli(*args).returncode == 0
+    again = run_cli(*args)
+    assert again.returncode == 0, again.stderr
+    assert "already stored as version 1" in again.stdout
