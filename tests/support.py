@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("TRANSIT_SHARED_DATA") or ROOT.parent / "shared" / "data")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
