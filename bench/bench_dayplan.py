@@ -103,7 +103,8 @@ def main() -> None:
     )
     print(
         f"validation: bytes and CSV structure {read_times[0]:.2f} s, values and keys (check_feed) median "
-        f"{statistics.median(check_times):.2f} s; the whole load_feed (read, check, cast) {load_times[0]:.2f} s"
+        f"{statistics.median(check_times):.2f} s; the whole load_feed (read, check, cast) "
+        f"{load_times[0]:.2f} s"
     )
     ours, plan = timed(lambda: day_plan(loaded), args.runs)
     print(
