@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.broker import Mosquitto, mosquitto_binary
 from tests.support import IN_CI, SHARED_DATA
 from transit import migrate
 
@@ -98,6 +99,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
+    yield from _postgres_database(request)
+
+
+@pytest.fixture
+def postgres_database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database, for tests of what only PostgreSQL does."""
+    if "postgresql" not in BACKENDS:
+        pytest.skip("a PostgreSQL-only test; this pass of the suite runs on SQLite (TRANSIT_TEST_DATABASE)")
+    yield from _postgres_database(request)
+
+
+def _postgres_database(request: pytest.FixtureRequest) -> Iterator[str]:
     admin_url, template = request.getfixturevalue("postgres_template")
     name = f"transit_t_{uuid.uuid4().hex[:12]}"
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
@@ -107,3 +120,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     with engine.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+# --- the broker --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A Mosquitto of this test's own (deploy/mosquitto.conf on a free port), stopped afterwards."""
+    if mosquitto_binary() is None:
+        missing("mosquitto is not installed (Debian package mosquitto)")
+    instance = Mosquitto(tmp_path / "broker")
+    instance.start()
+    yield instance
+    instance.stop()

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
-from sqlalchemy.orm import Session, sessionmaker
 
 from transit import migrate
 from transit.clock import SystemClock
+from transit.console import FormatOption, emit, finding_line, parse_date_option, sessions_for, user_errors
 from transit.db import make_engine, make_session_factory
-from transit.errors import BadParameter, FeedInvalid, TransitError
 from transit.gtfs.dayplan import DAY_PLAN_COLUMNS, summarise_day_plan
 from transit.gtfs.load import LoadedFeed, load_feed, validate_feed
-from transit.gtfs.model import FeedVersion, Finding, Severity
+from transit.gtfs.model import FeedVersion, Severity
 from transit.gtfs.service import load_feed_in_force, store_feed
 from transit.gtfs.store import list_feed_versions
 from transit.render import OutputFormat, frame_to_records, render_json, render_records, to_json_value
@@ -28,9 +23,7 @@ from transit.settings import Settings
 from transit.synth.city import build_city
 from transit.synth.cli import synth_app
 from transit.synth.write import write_city
-
-P = ParamSpec("P")
-R = TypeVar("R")
+from transit.telemetry.commands import ingest_command, replay_command
 
 app = typer.Typer(
     help="Transit compliance service: GTFS day plans, trip verdicts, carrier contracts, 109 tickets.",
@@ -43,69 +36,11 @@ gtfs_app = typer.Typer(help="GTFS feeds: validate, store, and list the day plan.
 app.add_typer(db_app, name="db")
 app.add_typer(gtfs_app, name="gtfs")
 app.add_typer(synth_app, name="synth")
+app.command("ingest")(user_errors(ingest_command))
+app.command("replay")(user_errors(replay_command))
 
 DEMO_TIMEZONE = "Asia/Almaty"
 FINDING_COLUMNS = ("severity", "code", "file", "line", "field", "message")
-FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="table, json or csv")]
-
-
-def user_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn the errors a user can cause into a message on stderr and exit status 2, never a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except FeedInvalid as exc:
-            _print_findings_to_stderr(exc)
-            raise typer.Exit(2) from None
-        except TransitError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except (ArgumentError, NoSuchModuleError) as exc:
-            typer.echo(f"error: TRANSIT_DATABASE_URL is not a usable database URL: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except DBAPIError as exc:
-            hint = (
-                " (has `transit db upgrade` been run?)"
-                if "no such table" in str(exc) or "does not exist" in str(exc)
-                else ""
-            )
-            typer.echo(f"error: database failure{hint}: {exc.orig}", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
-
-
-def _print_findings_to_stderr(exc: FeedInvalid) -> None:
-    findings = [f for f in exc.findings if isinstance(f, Finding)]
-    typer.echo(f"error: {exc.source}: the feed is not valid ({len(findings)} error(s)):", err=True)
-    for f in findings:
-        typer.echo(f"  {_finding_line(f)}", err=True)
-
-
-def _finding_line(f: Finding) -> str:
-    where = ":".join(str(x) for x in (f.file, f.line) if x is not None)
-    field = f" [{f.field}]" if f.field else ""
-    return f"{f.severity.upper()} {f.code} {where}{field}: {f.message}"
-
-
-def parse_date_option(value: str, name: str = "--date", timezone: str | None = None) -> dt.date:
-    """A YYYY-MM-DD date, or 'today' in `timezone` (the feed's local service date)."""
-    if value == "today":
-        return dt.datetime.now(ZoneInfo(timezone) if timezone else dt.UTC).date()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise BadParameter(f"{name}: {value!r} is not a date; expected YYYY-MM-DD or 'today'") from None
-
-
-def _sessions(settings: Settings) -> sessionmaker[Session]:
-    return make_session_factory(make_engine(settings.database_url))
-
-
-def _emit(text: str) -> None:
-    sys.stdout.write(text)
 
 
 # --- db ----------------------------------------------------------------------------------------------------
@@ -137,10 +72,10 @@ def gtfs_check(
     errors = sum(f.severity is Severity.ERROR for f in findings)
     if fmt is OutputFormat.TABLE:
         for f in findings:
-            _emit(_finding_line(f) + "\n")
-        _emit(f"{feed}: {errors} error(s), {len(findings) - errors} warning(s)\n")
+            emit(finding_line(f) + "\n")
+        emit(f"{feed}: {errors} error(s), {len(findings) - errors} warning(s)\n")
     else:
-        _emit(render_records(records, FINDING_COLUMNS, fmt))
+        emit(render_records(records, FINDING_COLUMNS, fmt))
     if errors:
         raise typer.Exit(2)
 
@@ -152,25 +87,25 @@ def gtfs_load(
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Validate a feed and store it as a feed version (the same content is stored once)."""
-    stored = store_feed(_sessions(Settings()), feed, SystemClock())
+    stored = store_feed(sessions_for(Settings()), feed, SystemClock())
     record = {"created": stored.created, "warnings": len(stored.findings), **_version_record(stored.version)}
     if fmt is OutputFormat.TABLE:
         verb = "stored as" if stored.created else "already stored as"
         v = stored.version
-        _emit(
+        emit(
             f"{feed}: {verb} feed version {v.id} (sha256 {v.content_sha256[:12]}…), valid {v.valid_from} to "
             f"{v.valid_to}, {v.trip_count} trips, carriers {', '.join(a.carrier_id for a in v.agencies)}; "
             f"{len(stored.findings)} warning(s)\n"
         )
     else:
-        _emit(render_records([record], list(record), fmt))
+        emit(render_records([record], list(record), fmt))
 
 
 @gtfs_app.command("versions")
 @user_errors
 def gtfs_versions(fmt: FormatOption = OutputFormat.TABLE) -> None:
     """List the stored feed versions."""
-    with _sessions(Settings())() as session:
+    with sessions_for(Settings())() as session:
         versions = list_feed_versions(session)
     records = [_version_record(v) for v in versions]
     columns = [
@@ -183,7 +118,7 @@ def gtfs_versions(fmt: FormatOption = OutputFormat.TABLE) -> None:
         "carriers",
         "loaded_at",
     ]
-    _emit(render_records(records, columns, fmt))
+    emit(render_records(records, columns, fmt))
 
 
 def _version_record(v: FeedVersion) -> dict[str, Any]:
@@ -214,9 +149,9 @@ def gtfs_trips(
     loaded, service_date = _feed_for_date(feed, date)
     plan = loaded.day_plan(service_date)
     if summary:
-        _emit(_render_summary(summarise_day_plan(plan), fmt))
+        emit(_render_summary(summarise_day_plan(plan), fmt))
         return
-    _emit(render_records(frame_to_records(plan), DAY_PLAN_COLUMNS, fmt))
+    emit(render_records(frame_to_records(plan), DAY_PLAN_COLUMNS, fmt))
 
 
 def _feed_for_date(feed: Path | None, date: str) -> tuple[LoadedFeed, dt.date]:
@@ -224,7 +159,7 @@ def _feed_for_date(feed: Path | None, date: str) -> tuple[LoadedFeed, dt.date]:
         loaded = load_feed(feed)
         return loaded, parse_date_option(date, timezone=_timezone(loaded))
     service_date = parse_date_option(date)
-    _version, loaded = load_feed_in_force(_sessions(Settings()), service_date)
+    _version, loaded = load_feed_in_force(sessions_for(Settings()), service_date)
     if date == "today":
         service_date = parse_date_option(date, timezone=_timezone(loaded))
     return loaded, service_date
@@ -263,24 +198,24 @@ def demo(
     url = f"sqlite:///{(directory / 'transit.db').resolve()}"
     today = dt.datetime.now(ZoneInfo(DEMO_TIMEZONE)).date()
     feed = directory / "city.zip"
-    _emit(f"1. Synthesising a city of {routes} routes (seed {seed}) from {today} into {feed}\n")
+    emit(f"1. Synthesising a city of {routes} routes (seed {seed}) from {today} into {feed}\n")
     write_city(build_city(routes=routes, seed=seed, start_date=today), feed)
-    _emit(f"2. Migrating the embedded database {url}\n")
+    emit(f"2. Migrating the embedded database {url}\n")
     migrate.upgrade(url)
     sessions = make_session_factory(make_engine(url))
     stored = store_feed(sessions, feed, SystemClock())
     verb = "Stored the feed as" if stored.created else "The feed was already stored as"
-    _emit(
+    emit(
         f"3. {verb} version {stored.version.id} (valid {stored.version.valid_from} to "
         f"{stored.version.valid_to}, {len(stored.findings)} warning(s))\n"
     )
     version, loaded = load_feed_in_force(sessions, today)
     plan = loaded.day_plan(today)
-    _emit(
+    emit(
         f"4. Day plan of {today} ({today:%A}) from feed version {version.id}: {len(plan)} trip instances\n\n"
     )
-    _emit(_render_summary(summarise_day_plan(plan), OutputFormat.TABLE))
-    _emit(f"\nThe whole plan: TRANSIT_DATABASE_URL={url} transit gtfs trips --date {today}\n")
+    emit(_render_summary(summarise_day_plan(plan), OutputFormat.TABLE))
+    emit(f"\nThe whole plan: TRANSIT_DATABASE_URL={url} transit gtfs trips --date {today}\n")
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Telemetry: ping parsing and validation, MQTT ingest, ping storage, replay and simulation."""

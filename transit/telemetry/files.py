@@ -1,0 +1,274 @@
+"""Ping files for replay and batch detection: CSV (or .csv.gz), JSON lines, GTFS-realtime .pb (ADAPTER).
+
+Every row goes through the parsers of the live path (`transit.telemetry.pings`); a row that fails is kept as a
+`RejectedRow` with its row number, never dropped silently. Formats and numbering: docs/pings.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, TextIO
+
+import numpy as np
+import pandas as pd
+
+from transit.errors import TransitError
+from transit.telemetry.model import PING_FIELDS, Ping, Rejected, RejectReason
+from transit.telemetry.pings import (
+    FIELD_PARSERS,
+    REQUIRED_FIELDS,
+    FieldError,
+    parse_gtfsrt_entities,
+    parse_json_ping,
+    parse_ping_fields,
+)
+
+FLOAT_FIELDS: Final = ("latitude", "longitude", "bearing", "speed")
+TEXT_FIELDS: Final = tuple(f for f in PING_FIELDS if f != "timestamp" and f not in FLOAT_FIELDS)
+_CSV: Final = (".csv", ".csv.gz")
+_JSON_LINES: Final = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+_GTFS_RT: Final = (".pb", ".pbf")
+_SUFFIXES: Final = _CSV + _JSON_LINES + _GTFS_RT
+_BAD: Final = object()  # marks a raw value that its field parser refused
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRow:
+    """A row that cannot be used: `row` is the CSV line (header = 1), the JSON line, or the .pb entity index.
+
+    `row` is None when the whole file failed (a .pb that is not a FeedMessage).
+    """
+
+    file: Path
+    row: int | None
+    reason: RejectReason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PingFile:
+    """The pings of a file or folder (PING_FIELDS columns, by timestamp, vehicle_id) and its rejected rows."""
+
+    pings: pd.DataFrame
+    rejected: list[RejectedRow]
+
+    def count_rejected(self) -> Counter[RejectReason]:
+        """Rejected rows by reason."""
+        return Counter(row.reason for row in self.rejected)
+
+
+def read_ping_file(path: Path) -> PingFile:
+    """Read a ping file, or every ping file directly in a folder; raises TransitError for an unusable path."""
+    path = Path(path)
+    frames: list[pd.DataFrame] = []
+    rejected: list[RejectedRow] = []
+    for file in _ping_files(path):
+        frame, bad = _read_one(file)
+        frames.append(frame)
+        rejected.extend(bad)
+    pings = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    pings = pings.sort_values(["timestamp", "vehicle_id"], kind="stable", ignore_index=True)
+    return PingFile(pings, rejected)
+
+
+def _kind(path: Path) -> str | None:
+    name = path.name.lower()
+    return next((suffix for suffix in _SUFFIXES if name.endswith(suffix)), None)
+
+
+def _ping_files(path: Path) -> list[Path]:
+    expected = ", ".join(_SUFFIXES)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".") and _kind(p))
+        if not files:
+            raise TransitError(f"{path}: no ping files in this folder (expected {expected})")
+        return files
+    if not path.exists():
+        raise TransitError(f"{path}: no such file or folder")
+    if _kind(path) is None:
+        raise TransitError(f"{path}: unknown kind of ping file (expected {expected}, or a folder of them)")
+    return [path]
+
+
+def _read_one(file: Path) -> tuple[pd.DataFrame, list[RejectedRow]]:
+    kind = _kind(file)
+    try:
+        if kind in _CSV:
+            return _read_csv(file)
+        if kind in _JSON_LINES:
+            return _read_json_lines(file)
+        return _read_gtfsrt(file)
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as error:  # unreadable, truncated gzip, binary
+        raise TransitError(f"{file}: cannot read it as a {kind} ping file: {error}") from None
+
+
+# --- the frame ----------------------------------------------------------------------------------------------
+
+
+def _frame(columns: Mapping[str, Sequence[object] | np.ndarray]) -> pd.DataFrame:
+    """A ping frame from parsed values: aware UTC timestamps, float64 (NaN for none), str-or-None ids."""
+    data: dict[str, object] = {}
+    for field in PING_FIELDS:
+        values = np.asarray(columns[field], dtype=object)
+        if field == "timestamp":
+            data[field] = pd.DatetimeIndex(values, tz="UTC").as_unit("us")
+        elif field in FLOAT_FIELDS:
+            data[field] = np.array(values, dtype=np.float64)  # None becomes NaN
+        else:
+            data[field] = pd.Series(values, dtype=object)
+    return pd.DataFrame(data, columns=list(PING_FIELDS))
+
+
+def _frame_from_pings(pings: Sequence[Ping]) -> pd.DataFrame:
+    return _frame({field: [getattr(ping, field) for ping in pings] for field in PING_FIELDS})
+
+
+def frame_to_pings(pings: pd.DataFrame) -> list[Ping]:
+    """The rows of a ping frame as Ping values (NaN becomes None), e.g. for publishing them."""
+    timestamps = list(pings["timestamp"].dt.tz_convert("UTC").dt.to_pydatetime())
+    floats = {f: [None if pd.isna(v) else float(v) for v in pings[f]] for f in FLOAT_FIELDS}
+    texts = {f: [None if pd.isna(v) else str(v) for v in pings[f]] for f in TEXT_FIELDS}
+    return [
+        Ping(str(vehicle_id), timestamp, float(lat), float(lon), *rest)
+        for vehicle_id, timestamp, lat, lon, *rest in zip(
+            texts["vehicle_id"], timestamps, floats["latitude"], floats["longitude"],
+            texts["trip_id"], texts["route_id"], texts["start_date"], texts["start_time"],
+            floats["bearing"], floats["speed"], texts["carrier_id"],
+            strict=True,
+        )
+    ]  # fmt: skip
+
+
+# --- formats ------------------------------------------------------------------------------------------------
+
+
+def _read_gtfsrt(file: Path) -> tuple[pd.DataFrame, list[RejectedRow]]:
+    pings: list[Ping] = []
+    rejected: list[RejectedRow] = []
+    for index, result in parse_gtfsrt_entities(file.read_bytes()):
+        if isinstance(result, Ping):
+            pings.append(result)
+        else:
+            rejected.append(RejectedRow(file, index, result.reason, result.detail))
+    return _frame_from_pings(pings), rejected
+
+
+def _read_json_lines(file: Path) -> tuple[pd.DataFrame, list[RejectedRow]]:
+    data = gzip.decompress(file.read_bytes()) if file.name.lower().endswith(".gz") else file.read_bytes()
+    pings: list[Ping] = []
+    rejected: list[RejectedRow] = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if not line.strip():
+            continue  # blank lines, and the end of the last line, are no rows
+        result = parse_json_ping(line, None)
+        if isinstance(result, Ping):
+            pings.append(result)
+        else:
+            rejected.append(RejectedRow(file, number, result.reason, result.detail))
+    return _frame_from_pings(pings), rejected
+
+
+def _open_text(file: Path) -> TextIO:
+    if file.name.lower().endswith(".gz"):
+        return gzip.open(file, "rt", encoding="utf-8-sig", newline="")
+    return file.open(encoding="utf-8-sig", newline="")
+
+
+def _read_csv(file: Path) -> tuple[pd.DataFrame, list[RejectedRow]]:
+    """Parse column by column, each distinct value once; a failing row is re-parsed whole for its reason."""
+    positions, lines, rows, rejected = _csv_records(file)
+    columns = list(zip(*rows, strict=True)) if rows else []
+    raw = {f: columns[positions[f]] if f in positions and rows else ("",) * len(rows) for f in PING_FIELDS}
+    parsed = {field: _parse_column(field, raw[field]) for field in PING_FIELDS}
+    bad = np.zeros(len(rows), dtype=bool)
+    for values, any_bad in parsed.values():
+        if any_bad:
+            bad |= np.fromiter((value is _BAD for value in values), dtype=bool, count=len(rows))
+    late: list[Ping] = []
+    for i in np.flatnonzero(bad):
+        result = parse_ping_fields({field: raw[field][i] for field in PING_FIELDS})
+        if isinstance(result, Rejected):
+            rejected.append(RejectedRow(file, lines[i], result.reason, result.detail))
+        else:  # the same parsers refused one of these values, so this does not happen; keep it all the same
+            late.append(result)
+    good = ~bad
+    frame = _frame({field: np.asarray(values, dtype=object)[good] for field, (values, _) in parsed.items()})
+    return (pd.concat([frame, _frame_from_pings(late)], ignore_index=True) if late else frame), rejected
+
+
+def _csv_records(file: Path) -> tuple[dict[str, int], list[int], list[list[str]], list[RejectedRow]]:
+    """Column positions, then the first physical line and fields of each record; long records are rejected."""
+    lines: list[int] = []
+    rows: list[list[str]] = []
+    rejected: list[RejectedRow] = []
+    with _open_text(file) as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise TransitError(f"{file}: empty file; expected a header row of {', '.join(PING_FIELDS)}")
+        positions = _column_positions(file, header)
+        line = reader.line_num
+        for record in reader:
+            start, line = line + 1, reader.line_num
+            if len(record) > len(header):
+                detail = f"{len(record)} fields where the header has {len(header)}"
+                rejected.append(RejectedRow(file, start, RejectReason.UNPARSABLE, detail))
+            elif record:  # a blank line is no record; a short one has its trailing fields empty, as in GTFS
+                lines.append(start)
+                rows.append(record + [""] * (len(header) - len(record)))
+    return positions, lines, rows, rejected
+
+
+def _column_positions(file: Path, header: list[str]) -> dict[str, int]:
+    """Where each known column is; unknown columns are ignored, a missing required one is an error."""
+    positions: dict[str, int] = {}
+    for index, name in enumerate(header):
+        if name.strip() in PING_FIELDS:
+            positions.setdefault(name.strip(), index)
+    missing = [field for field in REQUIRED_FIELDS if field not in positions]
+    if missing:
+        raise TransitError(
+            f"{file}: the header has no {', '.join(missing)} column; a ping file needs "
+            f"{', '.join(REQUIRED_FIELDS)} (and may have {', '.join(PING_FIELDS[4:])})"
+        )
+    return positions
+
+
+def _parse_column(field: str, raw: Sequence[str]) -> tuple[list[object], bool]:
+    """Each value parsed by the live path's field parser, once per distinct value; _BAD where it fails."""
+    parse = FIELD_PARSERS[field]
+    required = field in REQUIRED_FIELDS
+    parsed: dict[str, object] = {}
+    for value in set(raw):
+        try:
+            result = parse(value, field)
+        except FieldError:
+            result = _BAD
+        parsed[value] = _BAD if required and result is None else result
+    return [parsed[value] for value in raw], any(value is _BAD for value in parsed.values())
+
+
+def write_ping_csv(pings: pd.DataFrame, path: Path) -> None:
+    """Write a ping frame as CSV: PING_FIELDS header, ISO 8601 UTC times ending in Z; gzip if named *.gz."""
+    path = Path(path)
+    missing = [field for field in PING_FIELDS if field not in pings.columns]
+    if missing:
+        raise TransitError(f"{path}: cannot write pings without the column(s) {', '.join(missing)}")
+    if not isinstance(pings["timestamp"].dtype, pd.DatetimeTZDtype):
+        raise TransitError(f"{path}: ping timestamps must be timezone-aware, not {pings['timestamp'].dtype}")
+    frame = pings.loc[:, list(PING_FIELDS)].copy()
+    utc = pings["timestamp"].dt.tz_convert("UTC")
+    frame["timestamp"] = utc.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    fraction = (utc.dt.microsecond != 0).to_numpy()
+    if fraction.any():
+        frame.loc[fraction, "timestamp"] = utc[fraction].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    gzipped = path.name.lower().endswith(".gz")
+    try:
+        frame.to_csv(path, index=False, compression={"method": "gzip", "mtime": 0} if gzipped else None)
+    except OSError as error:
+        raise TransitError(f"{path}: cannot write the ping file: {error}") from None
