@@ -46,6 +46,7 @@ ci: lint types imports test-sqlite test-postgres
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_dayplan.py
+	$(BIN)/python bench/bench_ingest.py
 
 db-upgrade: $(STAMP)
 	$(BIN)/transit db upgrade

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 
 from transit import migrate
 from transit.clock import SystemClock
 from transit.console import FormatOption, emit, finding_line, parse_date_option, sessions_for, user_errors
-from transit.db import make_engine, make_session_factory
+from transit.demo import run_demo
 from transit.gtfs.dayplan import DAY_PLAN_COLUMNS, summarise_day_plan
 from transit.gtfs.load import LoadedFeed, load_feed, validate_feed
 from transit.gtfs.model import FeedVersion, Severity
@@ -20,10 +19,9 @@ from transit.gtfs.service import load_feed_in_force, store_feed
 from transit.gtfs.store import list_feed_versions
 from transit.render import OutputFormat, frame_to_records, render_json, render_records, to_json_value
 from transit.settings import Settings
-from transit.synth.city import build_city
 from transit.synth.cli import synth_app
-from transit.synth.write import write_city
 from transit.telemetry.commands import ingest_command, replay_command
+from transit.telemetry.sim_cli import simulate_command
 
 app = typer.Typer(
     help="Transit compliance service: GTFS day plans, trip verdicts, carrier contracts, 109 tickets.",
@@ -38,6 +36,7 @@ app.add_typer(gtfs_app, name="gtfs")
 app.add_typer(synth_app, name="synth")
 app.command("ingest")(user_errors(ingest_command))
 app.command("replay")(user_errors(replay_command))
+app.command("simulate")(user_errors(simulate_command))
 
 DEMO_TIMEZONE = "Asia/Almaty"
 FINDING_COLUMNS = ("severity", "code", "file", "line", "field", "message")
@@ -193,29 +192,8 @@ def demo(
     routes: Annotated[int, typer.Option("--routes", min=1, help="Routes of the synthetic city")] = 20,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic city")] = 7,
 ) -> None:
-    """Synthesise a city, store its feed in an embedded database, and print today's plan per carrier."""
-    directory.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{(directory / 'transit.db').resolve()}"
-    today = dt.datetime.now(ZoneInfo(DEMO_TIMEZONE)).date()
-    feed = directory / "city.zip"
-    emit(f"1. Synthesising a city of {routes} routes (seed {seed}) from {today} into {feed}\n")
-    write_city(build_city(routes=routes, seed=seed, start_date=today), feed)
-    emit(f"2. Migrating the embedded database {url}\n")
-    migrate.upgrade(url)
-    sessions = make_session_factory(make_engine(url))
-    stored = store_feed(sessions, feed, SystemClock())
-    verb = "Stored the feed as" if stored.created else "The feed was already stored as"
-    emit(
-        f"3. {verb} version {stored.version.id} (valid {stored.version.valid_from} to "
-        f"{stored.version.valid_to}, {len(stored.findings)} warning(s))\n"
-    )
-    version, loaded = load_feed_in_force(sessions, today)
-    plan = loaded.day_plan(today)
-    emit(
-        f"4. Day plan of {today} ({today:%A}) from feed version {version.id}: {len(plan)} trip instances\n\n"
-    )
-    emit(_render_summary(summarise_day_plan(plan), OutputFormat.TABLE))
-    emit(f"\nThe whole plan: TRANSIT_DATABASE_URL={url} transit gtfs trips --date {today}\n")
+    """The service working on a synthetic city: feed, day plan, simulated buses, ingest."""
+    run_demo(directory, routes, seed, emit, lambda carriers: _render_summary(carriers, OutputFormat.TABLE))
 
 
 def main() -> None:

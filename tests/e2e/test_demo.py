@@ -18,6 +18,13 @@ def test_demo_synthesises_stores_and_prints_todays_plan_per_carrier(tmp_path: Pa
     totals = [int(m) for m in re.findall(r"^AP\d\s+\(all\)\s+(\d+)", result.stdout, flags=re.MULTILINE)]
     assert len(totals) >= 2  # at least two carriers
     assert sum(totals) == int(found.group(1)) > 0
+    # The telemetry part: simulated pings through the embedded broker into the database.
+    ingest = re.search(r"received ([\d,]+) messages; pings stored ([\d,]+)", result.stdout)
+    assert ingest is not None, result.stdout
+    received, stored = (int(g.replace(",", "")) for g in ingest.groups())
+    assert 0 < stored < received  # duplicates stored once, malformed ones dead-lettered
+    assert "coordinates_out_of_range 1, missing_field 1, unparsable 1" in result.stdout
+    assert (tmp_path / "demo" / "truth.csv").is_file()
 
 
 def test_demo_run_twice_reuses_the_stored_version(tmp_path: Path) -> None:

@@ -315,3 +315,18 @@ def test_a_database_outage_loses_nothing(
             ingest.kill()
         engine.dispose()
         admin.dispose()
+
+
+def test_two_workers_on_a_shared_subscription_store_every_ping_exactly_once(
+    engine: Engine, broker: Mosquitto, start_ingest: Callable[..., Ingest]
+) -> None:
+    ingest = start_ingest("--workers", "2")
+    ingest.wait_until_subscribed(count=2)
+    publish(broker, as_messages(make_pings(10000)))
+    assert wait_for(engine, PingRow, 10000) == 10000
+    with engine.connect() as connection:
+        per_worker = dict(
+            connection.execute(select(PingRow.worker_id, func.count()).group_by(PingRow.worker_id)).all()
+        )
+    assert set(per_worker) == {"t1", "t2"}  # both took part
+    assert sum(per_worker.values()) == 10000

@@ -67,18 +67,22 @@ def triage(
 
 
 class StreamClock:
-    """The stream's own time: the median timestamp of each batch's pings, never moving backwards.
+    """The stream's own time: the latest timestamp of each batch near its median, never moving backwards.
 
-    The median keeps one bogus timestamp (a tracker in 2099) from moving the clock.
+    A replayed burst may span many minutes, so the clock moves to the newest ping of the batch; but only
+    pings within `spread` of the batch's median count, so one bogus timestamp (a tracker set to 2099) cannot
+    drag the clock forward: it stays ahead of the clock and is rejected as in the future.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, spread: dt.timedelta = dt.timedelta(hours=1)) -> None:
         self.now: dt.datetime | None = None
+        self.spread = spread
 
     def __call__(self, pings: Sequence[Ping]) -> dt.datetime:
         if pings:
             stamps = sorted(p.timestamp for p in pings)
             median = stamps[len(stamps) // 2]
-            if self.now is None or median > self.now:
-                self.now = median
+            newest = max(t for t in stamps if t - median <= self.spread)
+            if self.now is None or newest > self.now:
+                self.now = newest
         return self.now if self.now is not None else _EPOCH  # no ping yet: nothing is judged by it

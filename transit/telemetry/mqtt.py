@@ -188,7 +188,8 @@ class Subscriber:
     def _on_disconnect(self, _c: paho.Client, _u: Any, _flags: Any, reason: Any, _p: Any) -> None:
         with self._lock:
             self._connected = False
-        log.warning("disconnected from %s: %s", self.address, reason)
+        level = logging.WARNING if getattr(reason, "is_failure", True) else logging.INFO
+        log.log(level, "disconnected from %s: %s", self.address, reason)
         if self.on_connection_change is not None:
             self.on_connection_change(False)
 

@@ -188,10 +188,8 @@ def add_dead_letters(session: Session, letters: Sequence[DeadLetter], worker_id:
         for d in letters
     ]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(
-        insert(DeadLetterRow).on_conflict_do_nothing(index_elements=["fingerprint"]), rows
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    statement = insert(DeadLetterRow).on_conflict_do_nothing(index_elements=["fingerprint"])
+    return len(session.execute(statement.returning(DeadLetterRow.id), rows).all())
 
 
 def extend_interval(

@@ -1,0 +1,147 @@
+"""`transit demo` (what `make demo` runs): the whole service working on a synthetic city, step by step.
+
+Everything goes to its own SQLite file in the demo folder, never to TRANSIT_DATABASE_URL. Without
+TRANSIT_MQTT_URL the pings go through an embedded broker (amqtt) inside this process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy.orm import Session, sessionmaker
+
+from transit import migrate
+from transit.clock import SystemClock
+from transit.db import make_engine, make_session_factory
+from transit.gtfs.dayplan import summarise_day_plan
+from transit.gtfs.load import LoadedFeed
+from transit.gtfs.service import load_feed_in_force, store_feed
+from transit.synth.city import build_city
+from transit.synth.write import write_city
+from transit.telemetry.embedded_broker import EmbeddedBroker
+from transit.telemetry.ingest import IngestOptions, IngestWorker
+from transit.telemetry.mqtt import Publisher, parse_mqtt_url
+from transit.telemetry.replay import publish_frame
+from transit.telemetry.sim_faults import Faults
+from transit.telemetry.simulate import simulate_day
+from transit.telemetry.store import count_dead_letters_by_reason, count_pings
+
+DEMO_TIMEZONE = "Asia/Almaty"
+PREFIX = "transit/v1"
+WINDOW = (dt.time(7, 30), dt.time(8, 0))  # the morning peak: enough pings to see, few enough to be quick
+DEMO_FAULTS = Faults(miss_rate=0.05, drop_rate=0.02, duplicate_rate=0.01, out_of_order_rate=0.05)
+MALFORMED = [
+    (f"{PREFIX}/vehicles/bus-x/position", b"{not json"),
+    (f"{PREFIX}/vehicles/bus-x/position", b'{"vehicle_id": "bus-x", "latitude": 54.9, "longitude": 69.1}'),
+    (f"{PREFIX}/vehicles/bus-x/position", b'{"timestamp": 0, "latitude": 123.0, "longitude": 69.1}'),
+]
+
+
+def run_demo(
+    directory: Path, routes: int, seed: int, emit: Callable[[str], None], render_summary: Callable[..., str]
+) -> None:
+    """Synthesise, store the feed, print today's plan, then simulate, publish and ingest a morning's pings."""
+    directory.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{(directory / 'transit.db').resolve()}"
+    today = dt.datetime.now(ZoneInfo(DEMO_TIMEZONE)).date()
+    feed = directory / "city.zip"
+    emit(f"1. Synthesising a city of {routes} routes (seed {seed}) from {today} into {feed}\n")
+    write_city(build_city(routes=routes, seed=seed, start_date=today), feed)
+    emit(f"2. Migrating the embedded database {url}\n")
+    migrate.upgrade(url)
+    sessions = make_session_factory(make_engine(url))
+    stored = store_feed(sessions, feed, SystemClock())
+    verb = "Stored the feed as" if stored.created else "The feed was already stored as"
+    emit(
+        f"3. {verb} version {stored.version.id} (valid {stored.version.valid_from} to "
+        f"{stored.version.valid_to}, {len(stored.findings)} warning(s))\n"
+    )
+    version, loaded = load_feed_in_force(sessions, today)
+    plan = loaded.day_plan(today)
+    emit(
+        f"4. Day plan of {today} ({today:%A}) from feed version {version.id}: {len(plan)} trip instances\n\n"
+    )
+    emit(render_summary(summarise_day_plan(plan)))
+    emit(f"\nThe whole plan: TRANSIT_DATABASE_URL={url} transit gtfs trips --date {today}\n\n")
+    _telemetry(loaded, today, seed, sessions, directory, emit)
+
+
+def _telemetry(
+    loaded: LoadedFeed,
+    today: dt.date,
+    seed: int,
+    sessions: sessionmaker[Session],
+    directory: Path,
+    emit: Callable[[str], None],
+) -> None:
+    simulation = simulate_day(loaded, today, DEMO_FAULTS, seed=seed)
+    pings = _window(simulation.pings, today)
+    simulation.truth.to_csv(directory / "truth.csv", index=False)
+    emit(
+        f"5. Simulated {simulation.truth['vehicle_id'].nunique()} buses on {today}; "
+        f"{len(pings):,} pings between {WINDOW[0]:%H:%M} and {WINDOW[1]:%H:%M} local, with faults "
+        "(5% of trips not run, 2% of pings dropped, duplicates, out-of-order delivery); "
+        f"ground truth in {directory / 'truth.csv'}\n"
+    )
+    broker = None
+    mqtt_url = os.environ.get("TRANSIT_MQTT_URL")
+    if not mqtt_url:
+        broker = EmbeddedBroker()
+        broker.start()
+        mqtt_url = broker.url
+    emit(
+        f"6. Publishing them, and {len(MALFORMED)} malformed messages, to {mqtt_url}; "
+        "ingesting them into the database\n"
+    )
+    try:
+        received = _publish_and_ingest(pings, mqtt_url, sessions)
+    finally:
+        if broker is not None:
+            broker.stop()
+    with sessions() as session:
+        total, rejected = count_pings(session), count_dead_letters_by_reason(session)
+    emit(
+        f"7. Ingest: received {received:,} messages; pings stored {total:,} (duplicates stored once); "
+        f"dead letters by reason: {', '.join(f'{k} {v}' for k, v in sorted(rejected.items())) or 'none'}\n"
+    )
+
+
+def _window(pings: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+    """The pings of the demo's window, local time of the service date."""
+    zone = ZoneInfo(DEMO_TIMEZONE)
+    start = pd.Timestamp(dt.datetime.combine(today, WINDOW[0], tzinfo=zone))
+    end = pd.Timestamp(dt.datetime.combine(today, WINDOW[1], tzinfo=zone))
+    return pings[(pings["timestamp"] >= start) & (pings["timestamp"] < end)]
+
+
+def _publish_and_ingest(pings: pd.DataFrame, mqtt_url: str, sessions: sessionmaker[Session]) -> int:
+    address = parse_mqtt_url(mqtt_url)
+    worker = IngestWorker(
+        sessions, address, IngestOptions(worker_id="demo", stream_clock=True), SystemClock()
+    )
+    thread = threading.Thread(target=worker.run, name="demo-ingest", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not worker.subscriber.connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # subscribed
+    publisher = Publisher(address, client_id="transit-demo-publisher")
+    publisher.connect()
+    published = publish_frame(pings, publisher, PREFIX, speed=0)
+    for topic, payload in MALFORMED:
+        publisher.publish(topic, payload)
+    publisher.close()
+    expected = published + len(MALFORMED)
+    deadline = time.monotonic() + 300
+    while worker.totals.received < expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    worker.stop()
+    thread.join(timeout=30)
+    return worker.totals.received
