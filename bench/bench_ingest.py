@@ -22,7 +22,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
@@ -33,12 +35,13 @@ sys.path.insert(0, str(ROOT))
 from tests.broker import Mosquitto  # noqa: E402
 from transit import migrate  # noqa: E402
 from transit.telemetry.model import Ping  # noqa: E402
-from transit.telemetry.mqtt import Publisher, Subscriber, parse_mqtt_url  # noqa: E402
+from transit.telemetry.mqtt import Publisher, Received, Subscriber, parse_mqtt_url  # noqa: E402
 from transit.telemetry.pings import ping_to_json, vehicle_topic  # noqa: E402
 from transit.telemetry.store import PingRow  # noqa: E402
 
 ADMIN_URL = os.environ.get("TRANSIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 GOAL_SHARE, GOAL_RATE = 0.60, 5000
+T = TypeVar("T")
 
 
 def stream(count: int) -> list[tuple[str, bytes]]:
@@ -85,7 +88,7 @@ def start_publisher(url: str, count: int) -> tuple[multiprocessing.process.BaseP
 
 def raw_rate(broker: Mosquitto, count: int) -> tuple[float, int]:
     """QoS 1 receive rate of a bare paho subscriber (TCP_NODELAY, auto-ack, no-op handler)."""
-    inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+    inbox: queue.SimpleQueue[Received] = queue.SimpleQueue()
     subscriber = Subscriber(
         parse_mqtt_url(broker.url),
         f"bench-raw-{uuid.uuid4().hex[:8]}",
@@ -158,6 +161,15 @@ def ingest_rate(broker: Mosquitto, count: int, workers: int, folder: Path) -> tu
         admin.dispose()
 
 
+def with_broker(folder: Path, measure: Callable[[Mosquitto], T]) -> T:
+    broker = Mosquitto(folder)
+    broker.start()
+    try:
+        return measure(broker)
+    finally:
+        broker.stop()
+
+
 def meets_goal(rate: float, raw: float) -> bool:
     return rate >= GOAL_SHARE * raw and rate >= GOAL_RATE
 
@@ -174,23 +186,25 @@ def main() -> None:
         f"Python {platform.python_version()}, "
         f"{dt.date.today()}; {args.messages:,} QoS 1 messages per run, {args.runs} runs each"
     )
+    raws: list[tuple[float, int]] = []
+    ones: list[tuple[float, int, int]] = []
+    twos: list[tuple[float, int, int]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        broker = Mosquitto(folder / "broker")
-        broker.start()
-        try:
-            raws, ones, twos = [], [], []
-            for run in range(args.runs):
-                raws.append(raw_rate(broker, args.messages))
-                ones.append(ingest_rate(broker, args.messages, 1, folder))
-                twos.append(ingest_rate(broker, args.messages, 2, folder))
-                print(
-                    f"run {run + 1}: raw {raws[-1][0]:,.0f}/s (lost {raws[-1][1]}); ingest 1 worker "
-                    f"{ones[-1][0]:,.0f}/s (lost {ones[-1][1]}); ingest 2 workers {twos[-1][0]:,.0f}/s "
-                    f"(lost {twos[-1][1]}, rows {twos[-1][2]:,})"
-                )
-        finally:
-            broker.stop()
+        for run in range(args.runs):
+            # A fresh broker per measurement: one's persistent sessions must not collect the next's stream.
+            raws.append(with_broker(folder / f"raw-{run}", lambda b: raw_rate(b, args.messages)))
+            ones.append(
+                with_broker(folder / f"one-{run}", lambda b: ingest_rate(b, args.messages, 1, folder))
+            )
+            twos.append(
+                with_broker(folder / f"two-{run}", lambda b: ingest_rate(b, args.messages, 2, folder))
+            )
+            print(
+                f"run {run + 1}: raw {raws[-1][0]:,.0f}/s (lost {raws[-1][1]}); ingest 1 worker "
+                f"{ones[-1][0]:,.0f}/s (lost {ones[-1][1]}); ingest 2 workers {twos[-1][0]:,.0f}/s "
+                f"(lost {twos[-1][1]}, rows {twos[-1][2]:,})"
+            )
     raw = statistics.median(r[0] for r in raws)
     one = statistics.median(r[0] for r in ones)
     two = statistics.median(r[0] for r in twos)

@@ -13,12 +13,16 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def run_cli(
-    *args: str, database_url: str | None = None, cwd: Path | None = None
+    *args: str,
+    database_url: str | None = None,
+    cwd: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `transit ARGS` as a real subprocess, as a user would, with only the given TRANSIT_ settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRANSIT_")}
     if database_url is not None:
         env["TRANSIT_DATABASE_URL"] = database_url
+    env |= extra_env or {}
     return subprocess.run(
         [str(Path(sys.executable).with_name("transit")), *args],
         capture_output=True,

@@ -7,7 +7,6 @@ TRANSIT_MQTT_URL the pings go through an embedded broker (amqtt) inside this pro
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from transit.db import make_engine, make_session_factory
 from transit.gtfs.dayplan import summarise_day_plan
 from transit.gtfs.load import LoadedFeed
 from transit.gtfs.service import load_feed_in_force, store_feed
+from transit.settings import Settings
 from transit.synth.city import build_city
 from transit.synth.write import write_city
 from transit.telemetry.embedded_broker import EmbeddedBroker
@@ -91,7 +91,7 @@ def _telemetry(
         f"ground truth in {directory / 'truth.csv'}\n"
     )
     broker = None
-    mqtt_url = os.environ.get("TRANSIT_MQTT_URL")
+    mqtt_url = Settings().mqtt_url
     if not mqtt_url:
         broker = EmbeddedBroker()
         broker.start()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from transit.errors import BadParameter
+
 
 class Settings(BaseSettings):
     """Everything the service reads from its environment."""
@@ -15,5 +17,14 @@ class Settings(BaseSettings):
         default="sqlite:///transit.db",
         description="SQLAlchemy URL; SQLite (a file) is the embedded default, PostgreSQL is production.",
     )
-    mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="The MQTT broker of the pings.")
+    mqtt_url: str | None = Field(
+        default=None, description="The MQTT broker of the pings; unset, `transit demo` embeds one (amqtt)."
+    )
+
+    def broker_url(self) -> str:
+        """TRANSIT_MQTT_URL, or a clear error naming it when a command needs a broker and none is set."""
+        if not self.mqtt_url:
+            raise BadParameter("TRANSIT_MQTT_URL is not set; e.g. TRANSIT_MQTT_URL=mqtt://127.0.0.1:1883")
+        return self.mqtt_url
+
     mqtt_topic_prefix: str = Field(default="transit/v1")

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine, make_url
 
 from tests.broker import Mosquitto
+from tests.support import run_cli
 from transit.telemetry.model import Ping
 from transit.telemetry.mqtt import Publisher, parse_mqtt_url
 from transit.telemetry.pings import ping_to_json
@@ -330,3 +332,37 @@ def test_two_workers_on_a_shared_subscription_store_every_ping_exactly_once(
         )
     assert set(per_worker) == {"t1", "t2"}  # both took part
     assert sum(per_worker.values()) == 10000
+
+
+def test_ingest_without_a_broker_url_says_which_setting_is_missing(database_url: str) -> None:
+    result = run_cli("ingest", "--metrics-port", "0", database_url=database_url)
+    assert result.returncode == 2
+    assert "TRANSIT_MQTT_URL is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_a_recorded_real_day_replays_through_the_live_path_with_the_stream_clock(
+    shared_data: Path,
+    engine: Engine,
+    broker: Mosquitto,
+    start_ingest: Callable[..., Ingest],
+    database_url: str,
+) -> None:
+    """45,134 real pings of 2015: the wall clock would reject all as too old; the stream clock does not."""
+    day = shared_data / "capmetro_austin_2015-06-07" / "vehicle_positions_2015-06-07.csv"
+    ingest = start_ingest("--clock", "stream")
+    env = {"TRANSIT_MQTT_URL": broker.url}
+    replay = run_cli("replay", str(day), "--speed", "0", database_url=database_url, extra_env=env)
+    assert replay.returncode == 0, replay.stderr
+    published = int(re.search(r"published ([\d,]+) pings", replay.stdout).group(1).replace(",", ""))  # type: ignore[union-attr]
+    deadline = time.monotonic() + 180
+    while count(engine, PingRow) + count(engine, DeadLetterRow) < published and time.monotonic() < deadline:
+        time.sleep(0.5)
+    stored, dead = count(engine, PingRow), count(engine, DeadLetterRow)
+    assert stored + dead == published
+    assert stored > 0.99 * published  # what is not stored is a dead letter with its reason
+    with engine.connect() as connection:
+        reasons = set(connection.scalars(select(DeadLetterRow.reason)))
+    assert reasons <= {"impossible_speed", "timestamp_too_old"}
+    ingest.stop()

@@ -73,7 +73,7 @@ def ingest_command(
     if clock not in ("wall", "stream"):
         raise BadParameter(f"--clock: {clock!r} is not 'wall' or 'stream'")
     settings = Settings()
-    parse_mqtt_url(settings.mqtt_url)  # fail early on a bad URL
+    parse_mqtt_url(settings.broker_url())  # fail early on a bad URL
     rules = PingRules(service_area=parse_service_area(service_area), max_age_seconds=max_age_hours * 3600)
     base = IngestOptions(
         worker_id=worker_id, prefix=settings.mqtt_topic_prefix, batch_size=batch_size,
@@ -112,7 +112,7 @@ def _run_worker(
     metrics = IngestMetrics(options.worker_id)
     metrics.serve(metrics_port)
     worker = IngestWorker(
-        sessions_for(settings), parse_mqtt_url(settings.mqtt_url), options, SystemClock(), metrics
+        sessions_for(settings), parse_mqtt_url(settings.broker_url()), options, SystemClock(), metrics
     )
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
@@ -200,7 +200,7 @@ def replay_command(
 ) -> None:
     """Publish a ping file to the broker (TRANSIT_MQTT_URL) in timestamp order, accelerated."""
     settings = Settings()
-    publisher = Publisher(parse_mqtt_url(settings.mqtt_url), client_id=f"transit-replay-{time.time_ns()}")
+    publisher = Publisher(parse_mqtt_url(settings.broker_url()), client_id=f"transit-replay-{time.time_ns()}")
     publisher.connect()
     try:
         report = replay_pings(pings, publisher, settings.mqtt_topic_prefix, speed)
