@@ -104,10 +104,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def postgres_database_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database, for tests of what only PostgreSQL does."""
-    if "postgresql" not in BACKENDS:
-        pytest.skip("a PostgreSQL-only test; this pass of the suite runs on SQLite (TRANSIT_TEST_DATABASE)")
+    """A fresh, migrated PostgreSQL database, for what only PostgreSQL does (mark such tests `postgres`)."""
     yield from _postgres_database(request)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A pass of the suite on SQLite alone leaves out the PostgreSQL-only tests (the other pass runs them)."""
+    if "postgresql" in BACKENDS:
+        return
+    kept = [item for item in items if item.get_closest_marker("postgres") is None]
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = kept
 
 
 def _postgres_database(request: pytest.FixtureRequest) -> Iterator[str]:

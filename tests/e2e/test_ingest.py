@@ -288,6 +288,7 @@ def test_ingest_records_when_it_was_connected_and_storing(
     assert kinds["storing"].ended_at > kinds["storing"].started_at
 
 
+@pytest.mark.postgres
 def test_a_database_outage_loses_nothing(
     postgres_database_url: str, broker: Mosquitto, tmp_path: Path
 ) -> None:
