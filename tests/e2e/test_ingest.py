@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine, make_url
 
-from tests.broker import Mosquitto
+from tests.broker import Mosquitto, free_port
 from tests.support import run_cli
 from transit.telemetry.model import Ping
 from transit.telemetry.mqtt import Publisher, parse_mqtt_url
@@ -367,3 +368,43 @@ def test_a_recorded_real_day_replays_through_the_live_path_with_the_stream_clock
         reasons = set(connection.scalars(select(DeadLetterRow.reason)))
     assert reasons <= {"impossible_speed", "timestamp_too_old"}
     ingest.stop()
+
+
+def test_metrics_are_served_with_the_documented_names(
+    engine: Engine, broker: Mosquitto, start_ingest: Callable[..., Ingest]
+) -> None:
+    port = free_port()
+    ingest = start_ingest("--metrics-port", str(port))
+    publish(broker, as_messages(make_pings(40)) + [(f"{PREFIX}/vehicles/bus-1/position", b"{oops")])
+    assert wait_for(engine, PingRow, 40) == 40
+    time.sleep(0.5)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text_ = response.read().decode()
+    ingest.stop()
+    assert 'transit_pings_received_total{worker="t"} 41.0' in text_
+    assert 'transit_pings_stored_total{worker="t"} 40.0' in text_
+    assert 'transit_pings_rejected_total{reason="unparsable",worker="t"} 1.0' in text_
+    assert "transit_ingest_lag_seconds" in text_ and "transit_ingest_batch_size_bucket" in text_
+
+
+def test_simulated_buses_published_live_are_ingested(
+    engine: Engine, broker: Mosquitto, start_ingest: Callable[..., Ingest], database_url: str, tmp_path: Path
+) -> None:
+    feed = tmp_path / "city.zip"
+    assert run_cli("synth", "city", "--routes", "2", "--seed", "4", "--out", str(feed)).returncode == 0
+    start_ingest("--clock", "stream")
+    day = dt.date.today().isoformat()
+    out = tmp_path / "pings.csv"
+    result = run_cli(
+        "simulate", "--feed", str(feed), "--date", day, "--out", str(out), "--publish", "--speed", "0",
+        "--duplicate-rate", "0.01", "--out-of-order-rate", "0.05",
+        database_url=database_url, extra_env={"TRANSIT_MQTT_URL": broker.url},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    published = int(re.search(r"published ([\d,]+) pings", result.stdout).group(1).replace(",", ""))  # type: ignore[union-attr]
+    assert not out.exists() and (tmp_path / "pings.truth.csv").is_file()  # published instead of written
+    stored = wait_for(engine, PingRow, int(published * 0.98), timeout=120)
+    time.sleep(2)
+    stored = count(engine, PingRow)
+    assert count(engine, DeadLetterRow) == 0
+    assert 0.98 * published <= stored < published  # duplicates are stored once

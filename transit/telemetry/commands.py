@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import signal
-import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -16,6 +15,9 @@ from types import FrameType
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
 
 from transit.clock import SystemClock
 from transit.console import emit, sessions_for
@@ -152,7 +154,7 @@ def _supervise(
     duration: float,
     idle: float,
 ) -> None:
-    """Wait for the workers, print progress, and stop them on a signal, after `duration` or when idle."""
+    """Wait for the workers, show progress, and stop them on a signal, after `duration` or when idle."""
     stopping = False
 
     def request_stop(_signum: int, _frame: FrameType | None) -> None:
@@ -161,28 +163,30 @@ def _supervise(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    console = Console()
     started = last_change = time.monotonic()
-    last_received, last_line = -1, 0.0
-    tty = sys.stdout.isatty()
-    while any(p.is_alive() for p in processes):
-        time.sleep(0.2)
-        totals = _sum_totals(slots, len(processes))
-        now = time.monotonic()
-        if totals["received"] != last_received:
-            last_received, last_change = totals["received"], now
-        if tty and now - last_line >= 1:
+    last_received = -1
+    with Live(Text("starting…"), console=console, refresh_per_second=2, transient=True) as live:
+        while any(p.is_alive() for p in processes):
+            time.sleep(0.2)
+            totals = _sum_totals(slots, len(processes))
+            now = time.monotonic()
+            if totals["received"] != last_received:
+                last_received, last_change = totals["received"], now
             rate = totals["received"] / max(now - started, 1e-9)
-            sys.stdout.write("\r" + _progress(totals) + f" | {rate:,.0f}/s ")
-            sys.stdout.flush()
-            last_line = now
-        if stopping or (duration and now - started >= duration) or (idle and now - last_change >= idle):
-            for process in processes:
-                if process.is_alive() and process.pid is not None:
-                    process.terminate()
-            for process in processes:
-                process.join(timeout=30)
-            break
-    emit(("\n" if tty else "") + "ingest stopped: " + _progress(_sum_totals(slots, len(processes))) + "\n")
+            live.update(Text(f"{_progress(totals)} | {rate:,.0f} msg/s | {len(processes)} worker(s)"))
+            if stopping or (duration and now - started >= duration) or (idle and now - last_change >= idle):
+                _stop_all(processes)
+                break
+    emit("ingest stopped: " + _progress(_sum_totals(slots, len(processes))) + "\n")
+
+
+def _stop_all(processes: Sequence[multiprocessing.process.BaseProcess]) -> None:
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=30)
 
 
 def _progress(totals: dict[str, int]) -> str:

@@ -37,18 +37,24 @@ def replay_pings(path: Path, sink: PingSink, prefix: str, speed: float) -> Repla
     return ReplayReport(published, len(ping_file.rejected), time.monotonic() - started, problem)
 
 
-def publish_frame(pings: pd.DataFrame, sink: PingSink, prefix: str, speed: float) -> int:
-    """Publish a frame of pings (PING_FIELDS columns) in timestamp order, paced by `speed`."""
-    ordered = pings.sort_values("timestamp", kind="stable")
+def publish_frame(
+    pings: pd.DataFrame, sink: PingSink, prefix: str, speed: float, *, in_given_order: bool = False
+) -> int:
+    """Publish a frame of pings (PING_FIELDS columns), paced by `speed` (0: at once).
+
+    By timestamp, or `in_given_order` (a simulation's delivery order, late pings included); pacing then
+    follows the newest timestamp sent so far.
+    """
+    ordered = pings if in_given_order else pings.sort_values("timestamp", kind="stable")
     if ordered.empty:
         return 0
-    first = ordered["timestamp"].iloc[0]
+    first = newest = ordered["timestamp"].min()
     started = time.monotonic()
     count = 0
     for ping in _rows(ordered):
         if speed > 0:
-            due = started + (ping.timestamp - first).total_seconds() / speed
-            delay = due - time.monotonic()
+            newest = max(newest, ping.timestamp)
+            delay = started + (newest - first).total_seconds() / speed - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
         sink.publish(vehicle_topic(ping.vehicle_id, prefix), ping_to_json(ping))

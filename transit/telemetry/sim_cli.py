@@ -8,6 +8,7 @@ raises BadParameter naming the option (or FeedInvalid); the main CLI turns both 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,9 @@ import typer
 
 from transit.errors import BadParameter
 from transit.gtfs.load import load_feed
+from transit.settings import Settings
+from transit.telemetry.mqtt import Publisher, parse_mqtt_url
+from transit.telemetry.replay import publish_frame
 from transit.telemetry.simulate import (
     FaultInvalid,
     Faults,
@@ -77,6 +81,12 @@ def simulate_command(
     outage: Annotated[
         str | None, typer.Option("--outage", metavar="HH:MM-HH:MM", help="Ingest outage: no pings at all.")
     ] = None,
+    publish: Annotated[
+        bool, typer.Option("--publish", help="Publish the pings to TRANSIT_MQTT_URL instead of writing them.")
+    ] = False,
+    speed: Annotated[
+        float, typer.Option("--speed", min=0, help="With --publish: times faster than real time; 0 at once.")
+    ] = 60.0,
 ) -> None:
     """Simulate a service day's buses: write PINGS (.csv or .csv.gz) and PINGS.truth.csv beside it."""
     service_date = _parse_date(date)
@@ -97,8 +107,28 @@ def simulate_command(
         simulation = simulate_day(loaded, service_date, faults, seed, interval)
     except FaultInvalid as error:
         raise BadParameter(f"{_option(error.field)}: {error.detail}") from None
-    _write(simulation, out, truth_path)
+    if publish:
+        _publish(simulation, speed)
+        write_truth(simulation.truth, truth_path)
+    else:
+        _write(simulation, out, truth_path)
     typer.echo(summarise(simulation, service_date, faults, out, truth_path))
+
+
+def _publish(simulation: Simulation, speed: float) -> None:
+    """Send the pings to the broker in their delivery order, as the buses would."""
+    settings = Settings()
+    publisher = Publisher(
+        parse_mqtt_url(settings.broker_url()), client_id=f"transit-simulate-{time.time_ns()}"
+    )
+    publisher.connect()
+    try:
+        count = publish_frame(
+            simulation.pings, publisher, settings.mqtt_topic_prefix, speed, in_given_order=True
+        )
+    finally:
+        publisher.close()
+    typer.echo(f"published {count:,} pings to {publisher.address}")
 
 
 def truth_path_for(out: Path) -> Path:
@@ -158,10 +188,20 @@ def _write(simulation: Simulation, out: Path, truth_path: Path) -> None:
     compression = {"method": "gzip", "compresslevel": 1, "mtime": 0} if gzipped else None
     try:
         _as_text(simulation.pings).to_csv(out, index=False, compression=compression, lineterminator="\n")
-        _as_text(simulation.truth).to_csv(truth_path, index=False, lineterminator="\n")
     except OSError as error:
         raise BadParameter(
             f"--out: cannot write {error.filename or out}: {error.strerror or error}"
+        ) from None
+    write_truth(simulation.truth, truth_path)
+
+
+def write_truth(truth: pd.DataFrame, truth_path: Path) -> None:
+    """The ground truth as CSV, timestamps ISO 8601 UTC."""
+    try:
+        _as_text(truth).to_csv(truth_path, index=False, lineterminator="\n")
+    except OSError as error:
+        raise BadParameter(
+            f"--out: cannot write {error.filename or truth_path}: {error.strerror or error}"
         ) from None
 
 
