@@ -28,7 +28,7 @@ from tests.broker import Mosquitto, free_port
 from tests.support import run_cli
 from transit.telemetry.model import Ping
 from transit.telemetry.mqtt import Publisher, parse_mqtt_url
-from transit.telemetry.pings import ping_to_json
+from transit.telemetry.pings import parse_gtfsrt_message, ping_to_json
 from transit.telemetry.store import DeadLetterRow, IngestIntervalRow, PingRow
 
 PREFIX = "transit/v1"
@@ -408,3 +408,27 @@ def test_simulated_buses_published_live_are_ingested(
     stored = count(engine, PingRow)
     assert count(engine, DeadLetterRow) == 0
     assert 0.98 * published <= stored < published  # duplicates are stored once
+
+
+@pytest.mark.slow
+def test_real_gtfs_realtime_feed_messages_are_ingested_entity_by_entity(
+    shared_data: Path, engine: Engine, broker: Mosquitto, start_ingest: Callable[..., Ingest]
+) -> None:
+    files = sorted((shared_data / "metrotransit_route2_2019-06-19" / "vehicle_positions").glob("*.pb"))
+    payloads = [f.read_bytes() for f in files]
+    expected = {
+        (p.vehicle_id, p.timestamp)
+        for payload in payloads
+        for p in parse_gtfsrt_message(payload)
+        if isinstance(p, Ping)
+    }
+    start_ingest("--clock", "stream")
+    publish(broker, [(f"{PREFIX}/gtfsrt/vehicle_positions", payload) for payload in payloads])
+    assert len(expected) > 0
+    assert wait_for(engine, PingRow, len(expected)) == len(expected)
+    with engine.connect() as connection:
+        stored = {
+            (r.vehicle_id, r.timestamp)
+            for r in connection.execute(select(PingRow.vehicle_id, PingRow.timestamp))
+        }
+    assert stored == expected
