@@ -205,9 +205,8 @@ def _looks_like_utf16(data: bytes) -> bool:
 
 def _parse_csv(table_name: str, file_name: str, text: str, findings: Findings) -> Table | None:
     """Check the CSV structure of one file and return its rows as a table of strings."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        header = next(reader)
+        header = next(csv.reader(io.StringIO(text, newline=""), strict=True))
     except (StopIteration, csv.Error) as exc:
         findings.add(
             Severity.ERROR, C.MISSING_HEADER, file_name, 1, None, f"{file_name}: no header line ({exc})"
@@ -216,58 +215,88 @@ def _parse_csv(table_name: str, file_name: str, text: str, findings: Findings) -
     columns = _check_header(table_name, file_name, header, findings)
     if columns is None:
         return None
-    width = len(columns)
-    lines: list[int] = []
-    bad_rows: list[int] = []
-    rows_if_bad: list[list[str]] | None = None
-    previous_end = reader.line_num
     try:
-        for row in reader:
-            start = previous_end + 1
-            previous_end = reader.line_num
-            if not row:
-                continue  # a blank line: harmless, and pandas skips it too
-            if len(row) > width:
-                bad_rows.append(start)
-                findings.add(
-                    Severity.ERROR,
-                    C.WRONG_FIELD_COUNT,
-                    file_name,
-                    start,
-                    None,
-                    f"{file_name} line {start} has {len(row)} fields; the header has {width}",
-                )
-                continue
-            if len(row) < width:
-                # Real feeds often drop trailing empty fields; the row is read with those fields empty.
-                findings.add(
-                    Severity.WARNING,
-                    C.SHORT_ROW,
-                    file_name,
-                    start,
-                    None,
-                    f"{file_name} line {start} has {len(row)} fields; the header has {width} "
-                    "(the missing trailing fields are read as empty)",
-                )
-            lines.append(start)
-    except csv.Error as exc:
-        line = previous_end + 1
+        lines, widths = _row_structure(text)
+    except _Malformed as exc:
         findings.add(
-            Severity.ERROR,
-            C.UNTERMINATED_QUOTE,
-            file_name,
-            line,
-            None,
-            f"{file_name} line {line}: malformed CSV ({exc}); a quote is probably not closed",
-        )
+            Severity.ERROR, C.UNTERMINATED_QUOTE, file_name, exc.line, None,
+            f"{file_name} line {exc.line}: malformed CSV ({exc.reason}); a quote is probably not closed",
+        )  # fmt: skip
         return None
-    if bad_rows:
-        rows_if_bad = _good_rows(text, width)
-    frame = _frame(text, columns, rows_if_bad)
-    if len(frame) != len(lines):
+    long_rows = widths > len(columns)
+    _report_widths(file_name, lines, widths, len(columns), findings)
+    good_lines = lines[~long_rows]
+    frame = _frame(text, columns, _good_rows(text, len(columns)) if long_rows.any() else None)
+    if len(frame) != len(good_lines):
         # The two parsers disagree about row boundaries only on exotic quoting; keep the rows, lose the lines.
-        lines = [0] * len(frame)
-    return Table(table_name, frame, np.asarray(lines, dtype=np.int64), frozenset(columns))
+        good_lines = np.zeros(len(frame), dtype=np.int64)
+    return Table(table_name, frame, good_lines, frozenset(columns))
+
+
+class _Malformed(Exception):
+    def __init__(self, line: int, reason: str) -> None:
+        self.line, self.reason = line, reason
+
+
+def _row_structure(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Physical start line and field count of every non-blank row after the header."""
+    if '"' not in text and text.count("\r") == text.count("\r\n") and not text.startswith(("\n", "\r")):
+        return _plain_structure(text)
+    return _quoted_structure(text)
+
+
+def _plain_structure(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Without quotes a row is a line, and its fields are its commas plus one: counted with numpy."""
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    newline = np.flatnonzero(data == ord("\n"))
+    starts = np.r_[0, newline + 1]
+    ends = np.r_[newline, len(data)]
+    if starts[-1] == len(data):  # the final newline does not open another line
+        starts, ends = starts[:-1], ends[:-1]
+    commas = np.flatnonzero(data == ord(","))  # sorted positions; fields = commas in the line + 1
+    carriage = np.zeros(len(ends), dtype=bool)
+    nonempty = ends > starts
+    carriage[nonempty] = data[ends[nonempty] - 1] == ord("\r")
+    blank = (ends - starts - carriage) <= 0
+    rows = np.flatnonzero(~blank)
+    rows = rows[rows > 0]  # line 1 is the header
+    fields = np.searchsorted(commas, ends[rows]) - np.searchsorted(commas, starts[rows]) + 1
+    return rows + 1, fields
+
+
+def _quoted_structure(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """The csv module's reading, for files with quoted fields (which may span lines)."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    lines: list[int] = []
+    widths: list[int] = []
+    previous_end = 0
+    try:
+        for number, row in enumerate(reader):
+            start, previous_end = previous_end + 1, reader.line_num
+            if number > 0 and row:  # the header, and blank lines, which pandas skips too
+                lines.append(start)
+                widths.append(len(row))
+    except csv.Error as exc:
+        raise _Malformed(previous_end + 1, str(exc)) from None
+    return np.asarray(lines, dtype=np.int64), np.asarray(widths, dtype=np.int64)
+
+
+def _report_widths(
+    file_name: str, lines: np.ndarray, widths: np.ndarray, width: int, findings: Findings
+) -> None:
+    """Rows longer than the header lose data (error); shorter ones are read with empty trailing fields."""
+    for line, count in zip(lines[widths > width].tolist(), widths[widths > width].tolist(), strict=True):
+        findings.add(
+            Severity.ERROR, C.WRONG_FIELD_COUNT, file_name, line, None,
+            f"{file_name} line {line} has {count} fields; the header has {width}",
+        )  # fmt: skip
+    for line, count in zip(lines[widths < width].tolist(), widths[widths < width].tolist(), strict=True):
+        # Real feeds often drop trailing empty fields; the row is read with those fields empty.
+        findings.add(
+            Severity.WARNING, C.SHORT_ROW, file_name, line, None,
+            f"{file_name} line {line} has {count} fields; the header has {width} "
+            "(the missing trailing fields are read as empty)",
+        )  # fmt: skip
 
 
 def _check_header(table_name: str, file_name: str, header: list[str], findings: Findings) -> list[str] | None:
