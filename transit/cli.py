@@ -38,7 +38,6 @@ app.command("ingest")(user_errors(ingest_command))
 app.command("replay")(user_errors(replay_command))
 app.command("simulate")(user_errors(simulate_command))
 
-DEMO_TIMEZONE = "Asia/Almaty"
 FINDING_COLUMNS = ("severity", "code", "file", "line", "field", "message")
 
 
@@ -157,10 +156,14 @@ def _feed_for_date(feed: Path | None, date: str) -> tuple[LoadedFeed, dt.date]:
     if feed is not None:
         loaded = load_feed(feed)
         return loaded, parse_date_option(date, timezone=_timezone(loaded))
+    sessions = sessions_for(Settings())
     service_date = parse_date_option(date)
-    _version, loaded = load_feed_in_force(sessions_for(Settings()), service_date)
-    if date == "today":
-        service_date = parse_date_option(date, timezone=_timezone(loaded))
+    version, loaded = load_feed_in_force(sessions, service_date)
+    if date == "today":  # today is a local date: in the zone of the feed, which may start a different feed
+        local = parse_date_option(date, timezone=version.agencies[0].agency_timezone)
+        if local != service_date:
+            version, loaded = load_feed_in_force(sessions, local)
+        service_date = local
     return loaded, service_date
 
 

@@ -43,7 +43,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys on and a busy timeout, like a real server would."""
+    """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout, to behave like a server."""
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,11 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from transit import migrate
 from transit.clock import SystemClock
 from transit.db import make_engine, make_session_factory
+from transit.errors import TransitError
 from transit.gtfs.dayplan import summarise_day_plan
 from transit.gtfs.load import LoadedFeed
 from transit.gtfs.service import load_feed_in_force, store_feed
 from transit.settings import Settings
 from transit.synth.city import build_city
+from transit.synth.feed import AGENCY_TIMEZONE
 from transit.synth.write import write_city
 from transit.telemetry.embedded_broker import EmbeddedBroker
 from transit.telemetry.ingest import IngestOptions, IngestWorker
@@ -33,7 +36,7 @@ from transit.telemetry.sim_faults import Faults
 from transit.telemetry.simulate import simulate_day
 from transit.telemetry.store import count_dead_letters_by_reason, count_pings
 
-DEMO_TIMEZONE = "Asia/Almaty"
+DEMO_TIMEZONE = AGENCY_TIMEZONE  # the synthetic city's: "today" is a local service date
 PREFIX = "transit/v1"
 WINDOW = (dt.time(7, 30), dt.time(8, 0))  # the morning peak: enough pings to see, few enough to be quick
 DEMO_FAULTS = Faults(miss_rate=0.05, drop_rate=0.02, duplicate_rate=0.01, out_of_order_rate=0.05)
@@ -122,25 +125,29 @@ def _window(pings: pd.DataFrame, today: dt.date) -> pd.DataFrame:
 
 
 def _publish_and_ingest(pings: pd.DataFrame, mqtt_url: str, sessions: sessionmaker[Session]) -> int:
+    """Publish on a topic prefix of the demo's own, through a session that ends with the demo.
+
+    So a demo pointed at a real broker (TRANSIT_MQTT_URL) neither feeds fake buses to a real ingest nor
+    leaves a session behind that would collect the real traffic.
+    """
     address = parse_mqtt_url(mqtt_url)
-    worker = IngestWorker(
-        sessions, address, IngestOptions(worker_id="demo", stream_clock=True), SystemClock()
-    )
+    prefix = f"transit-demo/{uuid.uuid4().hex[:8]}"
+    options = IngestOptions(worker_id=f"demo-{uuid.uuid4().hex[:8]}", prefix=prefix, stream_clock=True)
+    worker = IngestWorker(sessions, address, options, SystemClock(), persistent=False)
     thread = threading.Thread(target=worker.run, name="demo-ingest", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not worker.subscriber.connected and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)  # subscribed
-    publisher = Publisher(address, client_id="transit-demo-publisher")
+    if not worker.subscriber.subscribed.wait(30):
+        worker.stop()
+        raise TransitError(f"the demo's ingest could not subscribe at {address}")
+    publisher = Publisher(address, client_id=f"transit-demo-publisher-{uuid.uuid4().hex[:8]}")
     publisher.connect()
-    published = publish_frame(pings, publisher, PREFIX, speed=0)
+    published = publish_frame(pings, publisher, prefix, speed=0)
     for topic, payload in MALFORMED:
-        publisher.publish(topic, payload)
+        publisher.publish(topic.replace(PREFIX, prefix, 1), payload)
     publisher.close()
     expected = published + len(MALFORMED)
     deadline = time.monotonic() + 300
-    while worker.totals.received < expected and time.monotonic() < deadline:
+    while worker.totals.received < expected and time.monotonic() < deadline and thread.is_alive():
         time.sleep(0.1)
     worker.stop()
     thread.join(timeout=30)

@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -87,9 +87,3 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.1f}"
     return str(value)
-
-
-def first_columns(records: Iterable[Mapping[str, Any]]) -> list[str]:
-    for record in records:
-        return list(record)
-    return []

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from tests.broker import Mosquitto, free_port
 from tests.support import run_cli
-from transit.telemetry.model import Ping
+from transit.telemetry.model import PING_FIELDS, Ping
 from transit.telemetry.mqtt import Publisher, parse_mqtt_url
 from transit.telemetry.pings import parse_gtfsrt_message, ping_to_json
 from transit.telemetry.store import DeadLetterRow, IngestIntervalRow, PingRow
@@ -142,13 +142,16 @@ def test_published_pings_are_stored_with_every_field(
     engine: Engine, broker: Mosquitto, start_ingest: Callable[..., Ingest]
 ) -> None:
     ingest = start_ingest()
-    pings = make_pings(500)
-    publish(broker, as_messages(pings))
+    full = Ping(
+        "bus-full", START, 54.8721, 69.1432, trip_id="T-7", route_id="7", start_date="20261129",
+        start_time="25:10:00", bearing=118.5, speed=7.9, carrier_id="AP1",
+    )  # fmt: skip
+    publish(broker, as_messages([full, *make_pings(499)]))
     assert wait_for(engine, PingRow, 500) == 500
     with engine.connect() as connection:
-        row = connection.execute(select(PingRow).where(PingRow.vehicle_id == "bus-007")).first()
-    assert row is not None
-    assert (row.latitude, row.longitude, row.route_id, row.speed) == (54.87, 69.147, "0", 8.0)
+        row = connection.execute(select(PingRow).where(PingRow.vehicle_id == "bus-full")).one()
+    stored = Ping(**{name: getattr(row, name) for name in PING_FIELDS})
+    assert stored == full
     log = ingest.stop()
     assert "stored 500" in log
 
@@ -156,10 +159,11 @@ def test_published_pings_are_stored_with_every_field(
 def test_duplicates_are_stored_once(
     engine: Engine, broker: Mosquitto, start_ingest: Callable[..., Ingest]
 ) -> None:
-    start_ingest()
+    ingest = start_ingest()
     pings = make_pings(300)
     publish(broker, as_messages(pings) + as_messages(pings[:100]))
     assert wait_for(engine, PingRow, 300) == 300
+    assert "stored 300, duplicates 100" in ingest.stop()
 
 
 MALFORMED = [
@@ -221,7 +225,7 @@ def test_random_bytes_and_random_json_never_stop_the_ingest(
     messages += [
         (f"{PREFIX}/vehicles/fuzz-j{i}/position", json.dumps(_random_json(rng)).encode()) for i in range(150)
     ]
-    start_ingest()
+    ingest = start_ingest()
     publish(broker, messages + as_messages(make_pings(20)))
     assert wait_for(engine, PingRow, 20) >= 20
     # Every JSON-topic message is a ping or a dead letter; a GTFS-rt one may hold several entities or none.
@@ -229,6 +233,7 @@ def test_random_bytes_and_random_json_never_stop_the_ingest(
     while time.monotonic() < deadline and count(engine, DeadLetterRow) + count(engine, PingRow) < 320:
         time.sleep(0.2)
     assert count(engine, DeadLetterRow) + count(engine, PingRow) >= 320
+    assert ingest.process.poll() is None  # alive
 
 
 def _random_json(rng: random.Random, depth: int = 0) -> object:
@@ -403,7 +408,7 @@ def test_simulated_buses_published_live_are_ingested(
     assert result.returncode == 0, result.stderr
     published = int(re.search(r"published ([\d,]+) pings", result.stdout).group(1).replace(",", ""))  # type: ignore[union-attr]
     assert not out.exists() and (tmp_path / "pings.truth.csv").is_file()  # published instead of written
-    stored = wait_for(engine, PingRow, int(published * 0.98), timeout=120)
+    wait_for(engine, PingRow, int(published * 0.98), timeout=120)
     time.sleep(2)
     stored = count(engine, PingRow)
     assert count(engine, DeadLetterRow) == 0

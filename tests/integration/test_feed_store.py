@@ -73,3 +73,26 @@ def test_the_stored_archive_rebuilds_the_same_day_plan(sessions: sessionmaker[Se
     day = dt.date(2026, 12, 24)
     assert stored.day_plan(day).equals(direct.day_plan(day))
     assert stored.content_sha256 == direct.content_sha256
+
+
+def test_reloading_an_earlier_feed_puts_it_back_in_force(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    for child in TINY.iterdir():
+        (other / child.name).write_bytes(child.read_bytes())
+    (other / "routes.txt").write_text(
+        (TINY / "routes.txt").read_text(encoding="utf-8").replace("Centre - Station", "Centre - New Station"),
+        encoding="utf-8",
+    )
+    first = store_feed(sessions, TINY, FixedClock(LOADED_AT)).version
+    second = store_feed(sessions, other, FixedClock(LOADED_AT + dt.timedelta(hours=1))).version
+    day = dt.date(2026, 6, 1)
+    with sessions() as session:
+        assert find_feed_in_force(session, day) == second
+    again = store_feed(sessions, TINY, FixedClock(LOADED_AT + dt.timedelta(hours=2)))
+    assert not again.created and again.version.id == first.id
+    with sessions() as session:
+        in_force = find_feed_in_force(session, day)
+    assert in_force is not None and in_force.id == first.id

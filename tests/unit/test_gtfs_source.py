@@ -52,3 +52,11 @@ def test_an_unclosed_quote_is_reported_not_raised() -> None:
     findings = Findings()
     assert _parse_csv("stops", "stops.txt", 'stop_id,stop_name\nS1,"Main\n', findings) is None
     assert [f.code for f in findings] == [FindingCode.UNTERMINATED_QUOTE]
+
+
+def test_a_line_of_spaces_is_blank_and_keeps_the_line_numbers() -> None:
+    findings = Findings()
+    text = "stop_id,stop_name\nS1,A\n   \nS2,B\n"
+    table = _parse_csv("stops", "stops.txt", text, findings)
+    assert table is not None and list(findings) == []
+    assert list(table.lines) == [2, 4]

@@ -140,7 +140,7 @@ def test_bad_csv_rows_are_reported_with_their_physical_lines(tmp_path: Path) -> 
             ROW,  # 2
             "",  # 3: blank, no row
             ROW.replace("54.8721", "north"),  # 4
-            '"bus\n2",2026-11-29T08:15:02Z,54,69,,,,,,,',  # 5-6: a quoted newline, valid
+            '"bus\n2",2026-11-29T08:15:02Z,54,69,,,,,,,',  # 5-6: a quoted newline, in an id: invalid
             ROW.replace("+05:00", ""),  # 7
             ROW + ",extra",  # 8
             ",2026-11-29T08:15:02Z,54,69,,,,,,,",  # 9
@@ -150,11 +150,12 @@ def test_bad_csv_rows_are_reported_with_their_physical_lines(tmp_path: Path) -> 
         ]
     )
     result = read_ping_file(write(tmp_path / "p.csv", text))
-    assert sorted(result.pings["vehicle_id"]) == ["bus\n2", "bus-1", "bus-3"]
+    assert sorted(result.pings["vehicle_id"]) == ["bus-1", "bus-3"]
     assert [
         (r.row, r.reason, r.detail.split(":")[0]) for r in sorted(result.rejected, key=lambda r: r.row or 0)
     ] == [
         (4, RejectReason.INVALID_FIELD, "latitude"),
+        (5, RejectReason.INVALID_FIELD, "vehicle_id"),
         (7, RejectReason.INVALID_FIELD, "timestamp"),
         (8, RejectReason.UNPARSABLE, "12 fields where the header has 11"),
         (9, RejectReason.MISSING_FIELD, "vehicle_id"),
@@ -162,7 +163,7 @@ def test_bad_csv_rows_are_reported_with_their_physical_lines(tmp_path: Path) -> 
         (12, RejectReason.MISSING_FIELD, "longitude"),
     ]
     assert all(r.file == tmp_path / "p.csv" for r in result.rejected)
-    assert result.count_rejected()[RejectReason.INVALID_FIELD] == 3
+    assert result.count_rejected()[RejectReason.INVALID_FIELD] == 4
 
 
 def test_missing_required_column_is_a_clear_error(tmp_path: Path) -> None:

@@ -229,7 +229,11 @@ def test_nan_coordinates_parse_and_are_left_to_check_ping() -> None:
 
 # --- round trip and fuzzing ---------------------------------------------------------------------------------
 
-ids = st.text(min_size=1, max_size=12).map(str.strip).filter(bool)
+ids = (
+    st.text(st.characters(min_codepoint=32, exclude_categories=("Cs",)), min_size=1, max_size=12)
+    .map(str.strip)
+    .filter(bool)
+)
 finite = st.floats(allow_nan=False, allow_infinity=False)
 pings = st.builds(
     Ping,
@@ -384,8 +388,18 @@ def test_a_payload_that_is_not_a_feed_message_is_unparsable(raw: bytes) -> None:
     assert result.reason is RejectReason.UNPARSABLE
 
 
-def test_a_feed_message_without_vehicles_gives_nothing() -> None:
-    assert parse_gtfsrt_message(feed()) == []
+def test_a_feed_message_without_vehicles_is_one_rejection() -> None:
+    assert [r.reason for r in parse_gtfsrt_message(feed())] == [RejectReason.NO_VEHICLE_POSITIONS]
+
+
+@pytest.mark.parametrize("vehicle_id", ["bus\x001", "bus\n1", "b" * 101])
+def test_an_id_a_database_column_cannot_hold_is_an_invalid_field(vehicle_id: str) -> None:
+    payload = json.dumps(
+        {"vehicle_id": vehicle_id, "timestamp": 1795922102, "latitude": 54.8, "longitude": 69.1}
+    )
+    result = parse_json_ping(payload.encode(), None)
+    assert isinstance(result, Rejected) and result.reason is RejectReason.INVALID_FIELD
+    assert result.detail.startswith("vehicle_id")
 
 
 # --- topics -------------------------------------------------------------------------------------------------

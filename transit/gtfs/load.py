@@ -40,7 +40,7 @@ class LoadedFeed:
     file_bytes: dict[str, bytes]
 
     def trip_table(self) -> pd.DataFrame:
-        """Every trip's summary (see dayplan.build_trip_table); computed once per call."""
+        """Every trip's summary (dayplan.build_trip_table), computed anew at each call: keep it to reuse."""
         return build_trip_table(self.feed)
 
     def day_plan(self, service_date: dt.date, trip_table: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -63,8 +63,13 @@ def load_feed(path: Path) -> LoadedFeed:
 
 
 def load_feed_archive(archive: bytes, source: str) -> LoadedFeed:
-    """Validate and load a feed held in memory as a zip archive (a stored feed version)."""
-    return _loaded(source, *_checked(*read_raw_feed_archive(archive, source)))
+    """Load a stored feed version's archive: validated when it was stored, so only its structure is read.
+
+    Checking it again would cost seconds on every use and, with a stricter validator, could turn a feed
+    that was in force into one that can no longer be read.
+    """
+    raw, findings = read_raw_feed_archive(archive, source)
+    return _loaded(source, raw, _ordered(list(findings)))
 
 
 def _checked(raw: RawFeed | None, findings: Findings) -> tuple[RawFeed | None, list[Finding]]:

@@ -249,19 +249,26 @@ def _plain_structure(text: str) -> tuple[np.ndarray, np.ndarray]:
     """Without quotes a row is a line, and its fields are its commas plus one: counted with numpy."""
     data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     newline = np.flatnonzero(data == ord("\n"))
+    commas = np.flatnonzero(data == ord(","))  # sorted positions; fields = commas in the line + 1
     starts = np.r_[0, newline + 1]
     ends = np.r_[newline, len(data)]
     if starts[-1] == len(data):  # the final newline does not open another line
         starts, ends = starts[:-1], ends[:-1]
-    commas = np.flatnonzero(data == ord(","))  # sorted positions; fields = commas in the line + 1
     carriage = np.zeros(len(ends), dtype=bool)
     nonempty = ends > starts
     carriage[nonempty] = data[ends[nonempty] - 1] == ord("\r")
     blank = (ends - starts - carriage) <= 0
+    # A line of spaces is blank too (pandas skips it); only comma-free lines can be.
+    for line in np.flatnonzero(~blank & (np.searchsorted(commas, ends) == np.searchsorted(commas, starts))):
+        blank[line] = not _line_text(data, starts[line], ends[line]).strip()
     rows = np.flatnonzero(~blank)
     rows = rows[rows > 0]  # line 1 is the header
     fields = np.searchsorted(commas, ends[rows]) - np.searchsorted(commas, starts[rows]) + 1
     return rows + 1, fields
+
+
+def _line_text(data: np.ndarray, start: int, end: int) -> str:
+    return bytes(data[start:end]).decode("utf-8")
 
 
 def _quoted_structure(text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -273,12 +280,16 @@ def _quoted_structure(text: str) -> tuple[np.ndarray, np.ndarray]:
     try:
         for number, row in enumerate(reader):
             start, previous_end = previous_end + 1, reader.line_num
-            if number > 0 and row:  # the header, and blank lines, which pandas skips too
+            if number > 0 and not _blank(row):  # the header, and blank lines, which pandas skips too
                 lines.append(start)
                 widths.append(len(row))
     except csv.Error as exc:
         raise _Malformed(previous_end + 1, str(exc)) from None
     return np.asarray(lines, dtype=np.int64), np.asarray(widths, dtype=np.int64)
+
+
+def _blank(row: list[str]) -> bool:
+    return not row or (len(row) == 1 and not row[0].strip())
 
 
 def _report_widths(

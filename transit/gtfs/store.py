@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String, select
+from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from transit.db import Base, UTCDateTime
+from transit.errors import FeedNotFound
 from transit.gtfs.model import FeedAgency, FeedVersion
 
 
@@ -19,6 +20,8 @@ class FeedVersionRow(Base):
     content_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     source_name: Mapped[str] = mapped_column(String(500))
     loaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Loading the same content again makes it the latest loaded: how a city reverts to an earlier feed.
+    last_loaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     valid_from: Mapped[dt.date] = mapped_column(Date, index=True)
     valid_to: Mapped[dt.date] = mapped_column(Date, index=True)
     feed_version: Mapped[str | None] = mapped_column(String(200))
@@ -69,11 +72,13 @@ def add_feed_version(session: Session, version: FeedVersion, archive: bytes) -> 
     """
     existing = find_feed_version_by_hash(session, version.content_sha256)
     if existing is not None:
+        _touch(session, existing.id, version.loaded_at)
         return existing, False
     row = FeedVersionRow(
         content_sha256=version.content_sha256,
         source_name=version.source_name,
         loaded_at=version.loaded_at,
+        last_loaded_at=version.loaded_at,
         valid_from=version.valid_from,
         valid_to=version.valid_to,
         feed_version=version.feed_version,
@@ -96,25 +101,33 @@ def add_feed_version(session: Session, version: FeedVersion, archive: bytes) -> 
         stored = find_feed_version_by_hash(session, version.content_sha256)
         if stored is None:
             raise
+        _touch(session, stored.id, version.loaded_at)
         return stored, False
     return to_domain(row), True
 
 
+def _touch(session: Session, feed_version_id: int, loaded_at: dt.datetime) -> None:
+    session.execute(
+        update(FeedVersionRow).where(FeedVersionRow.id == feed_version_id).values(last_loaded_at=loaded_at)
+    )
+
+
 def find_feed_in_force(session: Session, service_date: dt.date) -> FeedVersion | None:
-    """The latest loaded version whose validity covers `service_date`, or None."""
+    """The latest loaded version (by its last load) whose validity covers `service_date`, or None."""
     row = session.scalar(
         select(FeedVersionRow)
         .where(FeedVersionRow.valid_from <= service_date, FeedVersionRow.valid_to >= service_date)
-        .order_by(FeedVersionRow.id.desc())
+        .order_by(FeedVersionRow.last_loaded_at.desc(), FeedVersionRow.id.desc())
         .limit(1)
     )
     return None if row is None else to_domain(row)
 
 
 def get_feed_archive(session: Session, feed_version_id: int) -> bytes:
+    """The stored files of a feed version; raises FeedNotFound."""
     archive = session.scalar(select(FeedVersionRow.archive).where(FeedVersionRow.id == feed_version_id))
     if archive is None:
-        raise LookupError(f"feed version {feed_version_id} is not stored")
+        raise FeedNotFound(f"feed version {feed_version_id} is not stored")
     return archive
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from transit.gtfs.dayplan import ScheduleTables
@@ -79,7 +80,8 @@ class _StopRows:
 
     trip_ids: ObjectArray
     trip: IntArray
-    stop: IntArray
+    stop: IntArray  # code into stop_ids
+    stop_ids: ObjectArray
     trip_first: IntArray
     trip_count: IntArray
 
@@ -100,40 +102,42 @@ class _Vertices:
 def build_paths(feed: ScheduleTables, max_stop_offset_m: float = MAX_STOP_OFFSET_M) -> PathIndex:
     """Paths, stop patterns and every trip's pattern, for all trips with stop_times; expects a valid feed."""
     rows = _stop_rows(feed.stop_times)
-    stop_ids, stop_lat, stop_lon = _stop_coordinates(feed.stops, rows, feed.stop_times)
+    stop_lat, stop_lon = _stop_coordinates(feed.stops, rows.stop_ids)
     origin = _centre(stop_lat, stop_lon)
     shape_ids, shapes = _shape_vertices(feed.shapes, origin)
     trip_shape = _trip_shapes(feed.trips, rows.trip_ids, shape_ids)
     stops_key = _sequence_keys(rows)
     trip_pattern, pattern_trip = _group(np.column_stack((trip_shape, stops_key)))
-    lat, lon = stop_lat[rows.stop], stop_lon[rows.stop]
-    pattern_shape = trip_shape[pattern_trip]
-    rep_rows = _pattern_rows(rows, pattern_trip)
-    px, py = to_local_xy(lat[rep_rows], lon[rep_rows], origin)
+    pattern_rows = _pattern_rows(rows, pattern_trip)
+    lat, lon = stop_lat[rows.stop[pattern_rows]], stop_lon[rows.stop[pattern_rows]]
     pattern_count = rows.trip_count[pattern_trip]
-    placed = place_stops(shapes_view(shapes), pattern_shape, pattern_count, px, py, max_stop_offset_m)
-    dist_m, offset_m, on_shape = placed
+    pattern_shape = trip_shape[pattern_trip]
+    px, py = to_local_xy(lat, lon, origin)
+    polylines = (shapes.x, shapes.y, shapes.cum_m, shapes.first, shapes.count)
+    dist_m, offset_m, on_shape = place_stops(
+        polylines, pattern_shape, pattern_count, px, py, max_stop_offset_m
+    )
     chain_pattern = np.flatnonzero(~on_shape)
-    chain_of, chain_trip = _group(stops_key[pattern_trip[chain_pattern]][:, None])
-    chains = _vertices(*_chain_points(rows, pattern_trip[chain_pattern[chain_trip]], lat, lon), origin)
-    pattern_path = np.where(on_shape, pattern_shape, -1)
+    chains, chain_of, stop_block = _stop_chains(
+        stops_key[pattern_trip[chain_pattern]], chain_pattern, pattern_count, (lat, lon), origin
+    )
+    dist_m[stop_block] = chains.cum_m[_pattern_block(chains.first[chain_of], chains.count[chain_of])]
+    offset_m[stop_block] = 0.0
+    pattern_path = np.where(on_shape, pattern_shape, -1).astype(np.int64)
     pattern_path[chain_pattern] = len(shape_ids) + chain_of
-    chain_dist = chains.cum_m[_pattern_block(chains.first[chain_of], chains.count[chain_of])]
-    dist_m[_pattern_block(_starts(pattern_count)[chain_pattern], pattern_count[chain_pattern])] = chain_dist
-    offset_m[_pattern_block(_starts(pattern_count)[chain_pattern], pattern_count[chain_pattern])] = 0.0
     every = _concat(shapes, chains)
     return PathIndex(
         origin=origin,
-        shape_id=np.r_[np.asarray(shape_ids, dtype=object), np.full(len(chain_trip), None, dtype=object)],
+        shape_id=np.r_[np.asarray(shape_ids, dtype=object), np.full(len(chains.first), None, dtype=object)],
         first=every.first,
         count=every.count,
         x=every.x,
         y=every.y,
         cum_m=every.cum_m,
-        pattern_path=pattern_path.astype(np.int64),
+        pattern_path=pattern_path,
         pattern_first=_starts(pattern_count),
         pattern_count=pattern_count,
-        stop_id=np.asarray(stop_ids, dtype=object)[rows.stop[rep_rows]],
+        stop_id=rows.stop_ids[rows.stop[pattern_rows]],
         stop_dist_m=dist_m,
         stop_offset_m=offset_m,
         trip_id=rows.trip_ids,
@@ -141,33 +145,52 @@ def build_paths(feed: ScheduleTables, max_stop_offset_m: float = MAX_STOP_OFFSET
     )
 
 
-def shapes_view(shapes: _Vertices) -> tuple[FloatArray, FloatArray, FloatArray, IntArray, IntArray]:
-    """x, y, cum_m, first, count of concatenated polylines (what stop placement reads)."""
-    return shapes.x, shapes.y, shapes.cum_m, shapes.first, shapes.count
+def _stop_chains(
+    stops_key: IntArray,
+    patterns: IntArray,
+    pattern_count: IntArray,
+    stop_lat_lon: tuple[FloatArray, FloatArray],
+    origin: tuple[float, float],
+) -> tuple[_Vertices, IntArray, IntArray]:
+    """One straight stop-to-stop polyline per distinct stop sequence among the given patterns.
+
+    Returns the polylines, the chain of each given pattern, and the pattern-stop rows of those patterns.
+    """
+    lat, lon = stop_lat_lon
+    chain_of, chain_first = _group(stops_key[:, None])
+    stop_first = _starts(pattern_count)
+    sample = patterns[chain_first]
+    points = _pattern_block(stop_first[sample], pattern_count[sample])
+    group = np.repeat(np.arange(len(sample), dtype=np.int64), pattern_count[sample])
+    chains = _vertices(group, lat[points], lon[points], origin)
+    return chains, chain_of, _pattern_block(stop_first[patterns], pattern_count[patterns])
 
 
 def _stop_rows(stop_times: pd.DataFrame) -> _StopRows:
+    """stop_times in (trip, stop_sequence) order, trips and stops coded in order of first appearance."""
     codes, trip_ids = pd.factorize(stop_times["trip_id"].astype("string"))
-    stop_codes, _ = pd.factorize(stop_times["stop_id"].astype("string"))
+    stop_codes, stop_ids = pd.factorize(stop_times["stop_id"].astype("string"))
     sequence = pd.to_numeric(stop_times["stop_sequence"]).to_numpy(dtype=np.int64)
     order = np.lexsort((sequence, codes))
     trip = codes[order].astype(np.int64)
     count = np.bincount(trip, minlength=len(trip_ids)).astype(np.int64)
-    ids = np.asarray(trip_ids, dtype=object)
-    return _StopRows(ids, trip, order.astype(np.int64), _starts(count), count)
+    return _StopRows(
+        trip_ids=np.asarray(trip_ids, dtype=object),
+        trip=trip,
+        stop=stop_codes[order].astype(np.int64),
+        stop_ids=np.asarray(stop_ids, dtype=object),
+        trip_first=_starts(count),
+        trip_count=count,
+    )
 
 
-def _stop_coordinates(
-    stops: pd.DataFrame, rows: _StopRows, stop_times: pd.DataFrame
-) -> tuple[ObjectArray, FloatArray, FloatArray]:
-    """Distinct stop_ids of stop_times (rows.stop becomes a code into them) and their lat, lon."""
-    codes, uniques = pd.factorize(stop_times["stop_id"].astype("string").to_numpy(dtype=object)[rows.stop])
-    object.__setattr__(rows, "stop", codes.astype(np.int64))  # row order -> stop code, set once here
+def _stop_coordinates(stops: pd.DataFrame, stop_ids: ObjectArray) -> tuple[FloatArray, FloatArray]:
+    """lat, lon of each given stop_id (NaN for one missing from stops.txt)."""
     table = stops.drop_duplicates("stop_id")
-    where = pd.Index(table["stop_id"].astype("string").to_numpy(dtype=object)).get_indexer(uniques)
-    lat = pd.to_numeric(table["stop_lat"]).to_numpy(dtype=float)[where]
-    lon = pd.to_numeric(table["stop_lon"]).to_numpy(dtype=float)[where]
-    return np.asarray(uniques, dtype=object), lat, lon
+    where = pd.Index(table["stop_id"].astype("string").to_numpy(dtype=object)).get_indexer(stop_ids)
+    lat = np.r_[pd.to_numeric(table["stop_lat"]).to_numpy(dtype=float), np.nan][where]
+    lon = np.r_[pd.to_numeric(table["stop_lon"]).to_numpy(dtype=float), np.nan][where]
+    return lat, lon
 
 
 def _centre(lat: FloatArray, lon: FloatArray) -> tuple[float, float]:
@@ -207,7 +230,11 @@ def _vertices(group: IntArray, lat: FloatArray, lon: FloatArray, origin: tuple[f
 
 def _concat(a: _Vertices, b: _Vertices) -> _Vertices:
     return _Vertices(
-        *(np.r_[u, v] for u, v in ((a.lat, b.lat), (a.lon, b.lon), (a.x, b.x), (a.y, b.y), (a.cum_m, b.cum_m))),
+        lat=np.r_[a.lat, b.lat],
+        lon=np.r_[a.lon, b.lon],
+        x=np.r_[a.x, b.x],
+        y=np.r_[a.y, b.y],
+        cum_m=np.r_[a.cum_m, b.cum_m],
         first=np.r_[a.first, b.first + len(a.x)].astype(np.int64),
         count=np.r_[a.count, b.count].astype(np.int64),
     )
@@ -242,10 +269,10 @@ def _sequence_keys(rows: _StopRows) -> IntArray:
     return _group(np.column_stack(keys).view(np.int64))[0]
 
 
-def _group(keys: npt_2d) -> tuple[IntArray, IntArray]:
+def _group(keys: npt.NDArray[np.int64]) -> tuple[IntArray, IntArray]:
     """Code of each row's key (0..k-1 by first appearance) and the first row holding each code."""
     frame = pd.DataFrame(keys)
-    codes = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy(dtype=np.int64)
+    codes = np.asarray(frame.groupby(list(frame.columns), sort=False).ngroup(), dtype=np.int64)
     _, first = np.unique(codes, return_index=True)
     return codes, first.astype(np.int64)
 
@@ -253,15 +280,6 @@ def _group(keys: npt_2d) -> tuple[IntArray, IntArray]:
 def _pattern_rows(rows: _StopRows, trips: IntArray) -> IntArray:
     """stop_times rows (sorted order) of the given trips, one after another."""
     return _pattern_block(rows.trip_first[trips], rows.trip_count[trips])
-
-
-def _chain_points(
-    rows: _StopRows, trips: IntArray, lat: FloatArray, lon: FloatArray
-) -> tuple[IntArray, FloatArray, FloatArray]:
-    """Group code (one per given trip) and the lat/lon of the trip's stops, for stop-chain polylines."""
-    take = _pattern_rows(rows, trips)
-    group = np.repeat(np.arange(len(trips), dtype=np.int64), rows.trip_count[trips])
-    return group, lat[take], lon[take]
 
 
 def _pattern_block(first: IntArray, count: IntArray) -> IntArray:

@@ -39,7 +39,9 @@ class Path:
         return float(self.cum_m[-1]) if len(self.cum_m) else 0.0
 
 
-def to_local_xy(lat: FloatArray, lon: FloatArray, origin: tuple[float, float]) -> tuple[FloatArray, FloatArray]:
+def to_local_xy(
+    lat: FloatArray, lon: FloatArray, origin: tuple[float, float]
+) -> tuple[FloatArray, FloatArray]:
     """Metres east and north of `origin` (lat, lon in degrees) on an equirectangular plane.
 
     East-west distances are scaled by cos(origin latitude), so a point `d` degrees of latitude away from the

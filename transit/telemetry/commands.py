@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import signal
+import socket
 import threading
 import time
 from collections.abc import Sequence
@@ -19,9 +20,10 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from transit import migrate
 from transit.clock import SystemClock
 from transit.console import emit, sessions_for
-from transit.errors import BadParameter
+from transit.errors import BadParameter, TransitError
 from transit.settings import Settings
 from transit.telemetry.ingest import IngestOptions, IngestWorker, Totals
 from transit.telemetry.metrics import IngestMetrics
@@ -54,10 +56,11 @@ def ingest_command(
         str | None, typer.Option("--group", help="Shared subscription group (default with --workers > 1)")
     ] = None,
     worker_id: Annotated[
-        str, typer.Option("--worker-id", help="Name of this worker (one per process)")
-    ] = "w",
+        str | None,
+        typer.Option("--worker-id", help="Name of this worker, its MQTT session (default: the host name)"),
+    ] = None,
     clock: Annotated[str, typer.Option("--clock", help="wall, or stream to replay history")] = "wall",
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=20000)] = 2000,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=16000)] = 2000,
     metrics_port: Annotated[int, typer.Option("--metrics-port", help="Prometheus port (0: off)")] = 9108,
     service_area: Annotated[
         str | None,
@@ -76,9 +79,10 @@ def ingest_command(
         raise BadParameter(f"--clock: {clock!r} is not 'wall' or 'stream'")
     settings = Settings()
     parse_mqtt_url(settings.broker_url())  # fail early on a bad URL
+    _check_schema(settings.database_url)
     rules = PingRules(service_area=parse_service_area(service_area), max_age_seconds=max_age_hours * 3600)
     base = IngestOptions(
-        worker_id=worker_id, prefix=settings.mqtt_topic_prefix, batch_size=batch_size,
+        worker_id=worker_id or socket.gethostname(), prefix=settings.mqtt_topic_prefix, batch_size=batch_size,
         group=group or (DEFAULT_GROUP if workers > 1 else None),
         stream_clock=clock == "stream", rules=rules,
     )  # fmt: skip
@@ -96,6 +100,18 @@ def ingest_command(
     for process in processes:
         process.start()
     _supervise(processes, slots, duration, idle_exit)
+    failed = [p.name for p in processes if p.exitcode not in (0, -signal.SIGTERM)]
+    if failed:
+        raise TransitError(f"ingest worker(s) {', '.join(failed)} failed; see the log above")
+
+
+def _check_schema(database_url: str) -> None:
+    """Refuse to start on a database without the current schema, instead of retrying forever."""
+    current, head = migrate.current_revision(database_url), migrate.head_revision()
+    if current != head:
+        raise BadParameter(
+            f"the database is at revision {current or '(none)'}, not {head}: run `transit db upgrade` first"
+        )
 
 
 def _for_worker(options: IngestOptions, index: int, workers: int) -> IngestOptions:
@@ -182,11 +198,15 @@ def _supervise(
 
 
 def _stop_all(processes: Sequence[multiprocessing.process.BaseProcess]) -> None:
+    """SIGTERM (a worker finishes its batch and disconnects), then SIGKILL for any still alive after 30 s."""
     for process in processes:
         if process.is_alive():
             process.terminate()
     for process in processes:
         process.join(timeout=30)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)
 
 
 def _progress(totals: dict[str, int]) -> str:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -74,6 +75,8 @@ class IngestWorker:
         options: IngestOptions,
         clock: Clock,
         metrics: IngestMetrics | None = None,
+        *,
+        persistent: bool = True,
     ) -> None:
         self.sessions = sessions
         self.options = options
@@ -94,8 +97,9 @@ class IngestWorker:
             client_id=f"transit-ingest-{options.worker_id}",
             topics=ingest_topics(options.prefix, options.group),
             inbox=self.inbox,
-            receive_maximum=max(options.batch_size * 4, 1000),
+            receive_maximum=min(max(options.batch_size * 4, 1000), 65535),  # MQTT's limit
             on_connection_change=self._connection_changed,
+            persistent=persistent,
         )
 
     def run(self) -> Totals:
@@ -164,7 +168,7 @@ class IngestWorker:
                     add_dead_letters(session, letters, self.options.worker_id)
                     self._record_health(session)
                 return stored
-            except SQLAlchemyError as exc:
+            except (SQLAlchemyError, psycopg.Error) as exc:  # COPY runs on the raw psycopg cursor
                 self._storing_since = None
                 self.totals.store_failures += 1
                 self.metrics.store_failures_total.inc()
@@ -187,7 +191,7 @@ class IngestWorker:
         try:
             with self.sessions.begin() as session:
                 self._record_health(session)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, psycopg.Error) as exc:
             self._storing_since = None
             self._last_heartbeat = time.monotonic()
             log.warning("heartbeat failed: %s", type(exc).__name__)

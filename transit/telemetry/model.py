@@ -43,6 +43,7 @@ class RejectReason(StrEnum):
     IMPOSSIBLE_SPEED = "impossible_speed"  # against another ping of the same vehicle
     VEHICLE_MISMATCH = "vehicle_mismatch"  # topic and payload name different vehicles
     UNKNOWN_TOPIC = "unknown_topic"
+    NO_VEHICLE_POSITIONS = "no_vehicle_positions"  # a GTFS-realtime FeedMessage with none
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from transit.errors import BadParameter
+from transit.errors import BadParameter, TransitError
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,7 @@ class Subscriber:
         receive_maximum: int = 20000,
         on_connection_change: Callable[[bool], None] | None = None,
         manual_ack: bool = True,
+        persistent: bool = True,
     ) -> None:
         self.address = address
         self.topics = list(topics)
@@ -134,10 +135,14 @@ class Subscriber:
         self._lock = threading.Lock()
         self._connection = 0
         self._connected = False
-        self.client = make_client(address, client_id, manual_ack=manual_ack, persistent=True)
+        self.persistent = persistent
+        self.subscribed = threading.Event()  # set when the broker has acknowledged the subscriptions
+        self.client = make_client(address, client_id, manual_ack=manual_ack, persistent=persistent)
         self.client.on_connect = self._on_connect
+        self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
 
     @property
     def connected(self) -> bool:
@@ -149,9 +154,12 @@ class Subscriber:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = SESSION_EXPIRY_SECONDS
             properties.ReceiveMaximum = self.receive_maximum
+            if not self.persistent:
+                properties.SessionExpiryInterval = 0
             self.client.connect_async(
-                self.address.host, self.address.port, keepalive=30, clean_start=False, properties=properties
-            )
+                self.address.host, self.address.port, keepalive=30, clean_start=not self.persistent,
+                properties=properties,
+            )  # fmt: skip
         else:
             self.client.connect_async(self.address.host, self.address.port, keepalive=30)
         self.client.loop_start()
@@ -181,13 +189,25 @@ class Subscriber:
             self._connection += 1
             self._connected = True
         client.subscribe([(topic, 1) for topic in self.topics])
-        log.info("connected to %s, subscribed to %s", self.address, ", ".join(self.topics))
+        log.info("connected to %s", self.address)
         if self.on_connection_change is not None:
             self.on_connection_change(True)
+
+    def _on_subscribe(self, _c: paho.Client, _u: Any, _mid: int, reasons: Any, _p: Any) -> None:
+        failed = [r for r in reasons if getattr(r, "is_failure", False)]
+        if failed:
+            log.error("the broker %s refused the subscription: %s", self.address, failed)
+            return
+        log.info("subscribed to %s", ", ".join(self.topics))
+        self.subscribed.set()
+
+    def _on_connect_fail(self, _c: paho.Client, _u: Any) -> None:
+        log.warning("cannot connect to the MQTT broker at %s; retrying", self.address)
 
     def _on_disconnect(self, _c: paho.Client, _u: Any, _flags: Any, reason: Any, _p: Any) -> None:
         with self._lock:
             self._connected = False
+        self.subscribed.clear()
         level = logging.WARNING if getattr(reason, "is_failure", True) else logging.INFO
         log.log(level, "disconnected from %s: %s", self.address, reason)
         if self.on_connection_change is not None:
@@ -234,11 +254,19 @@ class Publisher:
             self.flush()
 
     def flush(self, timeout_s: float = 60.0) -> None:
-        """Wait until the broker has acknowledged every message published so far."""
+        """Wait until the broker has acknowledged every message published so far; TransitError if not."""
         deadline = time.monotonic() + timeout_s
-        for info in self._pending:
-            info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+        try:
+            for info in self._pending:
+                info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+        except (RuntimeError, ValueError) as exc:  # paho: the connection dropped, or the queue overflowed
+            raise TransitError(f"publishing to the MQTT broker at {self.address} failed: {exc}") from None
+        unconfirmed = sum(not info.is_published() for info in self._pending)
         self._pending.clear()
+        if unconfirmed:
+            raise TransitError(
+                f"the MQTT broker at {self.address} did not acknowledge {unconfirmed} message(s)"
+            )
 
     def close(self) -> None:
         self.flush()

@@ -57,12 +57,23 @@ def _is_blank(raw: object) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip())
 
 
+MAX_ID_LENGTH = 100  # the storage's column width for ids (vehicle_id is 100, the others wider)
+
+
 def parse_text(raw: object, field: str) -> str | None:
-    """An identifier: a string (stripped) or an integer; blank or null gives None."""
+    """An identifier: a string (stripped) or an integer; blank or null gives None.
+
+    At most MAX_ID_LENGTH characters and no control characters: what no tracker sends is refused here,
+    rather than by the database, where it would fail a whole batch.
+    """
     if _is_blank(raw):
         return None
     if isinstance(raw, str):
-        return raw.strip()
+        text = raw.strip()
+        if len(text) > MAX_ID_LENGTH or any(ord(ch) < 32 for ch in text):
+            problem = "control characters" if len(text) <= MAX_ID_LENGTH else "too long"
+            raise FieldError(RejectReason.INVALID_FIELD, field, f"{_show(raw)} is not an id ({problem})")
+        return text
     if isinstance(raw, int) and not isinstance(raw, bool) and raw.bit_length() < 128:
         return str(raw)
     raise FieldError(RejectReason.INVALID_FIELD, field, f"expected a string, got {_show(raw)}")
@@ -285,8 +296,15 @@ def parse_gtfsrt_entities(payload: bytes) -> list[tuple[int | None, Ping | Rejec
 
 
 def parse_gtfsrt_message(payload: bytes) -> list[Ping | Rejected]:
-    """One result per VehiclePosition of a binary FeedMessage; never raises, whatever the bytes."""
-    return [result for _, result in parse_gtfsrt_entities(payload)]
+    """One result per VehiclePosition of a binary FeedMessage; never raises, whatever the bytes.
+
+    A FeedMessage without any VehiclePosition (TripUpdates or Alerts on the wrong topic, an empty feed) is one
+    rejection, so that every message ends up stored or dead-lettered.
+    """
+    results = [result for _, result in parse_gtfsrt_entities(payload)]
+    if not results:
+        return [Rejected(RejectReason.NO_VEHICLE_POSITIONS, "the FeedMessage has no VehiclePosition entity")]
+    return results
 
 
 # --- topics -------------------------------------------------------------------------------------------------

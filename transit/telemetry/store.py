@@ -179,10 +179,10 @@ def add_dead_letters(session: Session, letters: Sequence[DeadLetter], worker_id:
             "fingerprint": d.fingerprint,
             "received_at": d.received_at,
             "worker_id": worker_id,
-            "topic": d.topic[:500],
+            "topic": _printable(d.topic)[:500],
             "reason": d.reason,
-            "detail": d.detail[:1000],
-            "vehicle_id": None if d.vehicle_id is None else d.vehicle_id[:100],
+            "detail": _printable(d.detail)[:1000],
+            "vehicle_id": None if d.vehicle_id is None else _printable(d.vehicle_id)[:100],
             "payload": d.payload,
         }
         for d in letters
@@ -190,6 +190,11 @@ def add_dead_letters(session: Session, letters: Sequence[DeadLetter], worker_id:
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(DeadLetterRow).on_conflict_do_nothing(index_elements=["fingerprint"])
     return len(session.execute(statement.returning(DeadLetterRow.id), rows).all())
+
+
+def _printable(text: str) -> str:
+    """Text a database column takes: PostgreSQL refuses NUL, so control characters are escaped."""
+    return "".join(ch if ord(ch) >= 32 else f"\\x{ord(ch):02x}" for ch in text)
 
 
 def extend_interval(
