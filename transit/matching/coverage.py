@@ -1,9 +1,10 @@
-"""How much of one trip's path one vehicle's pings cover, in order: forward-only progress along the path.
+"""How much of a trip's path a vehicle's pings cover, in order: forward-only progress along the path.
 
-Vectorised over the pings of one (vehicle, trip instance) pair. Progress is a running lower bound taken only
-from pings that move forward three in a row, so that a bus arriving on the reverse street (its previous trip)
-or standing in GPS noise cannot push it ahead; a ping matches when it lies within the match radius of the
-path at or beyond that progress, at a time the schedule makes plausible for that point.
+Vectorised over the pings of many (vehicle, trip instance) pairs on one path at once, pair after pair,
+each pair's pings sorted by time. A pair's pings start at the vehicle's departure from the first stop (its
+previous trip, often arriving on the reverse street, never counts). Progress is a running lower bound taken
+only from pings that move forward three in a row; a ping matches when it lies within the match radius of
+the path at or beyond that progress, at a time the schedule makes plausible for that point.
 """
 
 from __future__ import annotations
@@ -12,9 +13,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from transit.matching.projection import FloatArray, Path, project_forward
+from transit.matching.projection import (
+    BACK_TOLERANCE_M,
+    FloatArray,
+    IntArray,
+    Path,
+    project_forward,
+    project_onto_path,
+)
 
 _STEP_BACK_M = 5.0  # a step this far backwards still counts as standing still (not as moving back)
+_EARLY_PACE = 0.75  # a vehicle may run its trip in this share of the scheduled time (after an early start)
+_LATE_PACE = 1.5  # or take this many times the scheduled time (after a start up to late_start_s late)
+_END_STEP_M = 200.0  # most path counted before the first matched ping and after the last
+_AHEAD_BINS_M = np.array([250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0])
+_GROUP = 1e8  # metres (or seconds) that keep pairs apart in one running maximum
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,95 +46,173 @@ class MatchRules:
 
 
 @dataclass(frozen=True, slots=True)
-class Schedule:
-    """One trip instance on its path: start and end (epoch seconds) and its first and last stop (metres)."""
+class Schedules:
+    """Per pair: scheduled start and end (epoch seconds), first and last stop (metres along the path)."""
 
-    start_s: float
-    end_s: float
-    first_m: float
-    last_m: float
+    start_s: FloatArray
+    end_s: FloatArray
+    first_m: FloatArray
+    last_m: FloatArray
 
 
 @dataclass(frozen=True, slots=True)
-class Track:
-    """Where the pings of one pair fall on the path: along (metres) and which of them matched."""
+class Tracks:
+    """The tracked pings (`keep`: rows of the input), their pair, along and match; covered stretches."""
 
+    keep: IntArray
+    pair: IntArray
     along_m: FloatArray
     matched: np.ndarray
-    intervals: FloatArray  # covered stretches (k × 2, metres along), merged and clipped to the trip
+    interval_pair: IntArray
+    intervals: FloatArray  # k × 2 metres along, disjoint and sorted within each pair
+    covered_m: FloatArray  # per pair
 
 
-def track_pings(
-    x: FloatArray, y: FloatArray, t: FloatArray, path: Path, sched: Schedule, rules: MatchRules
-) -> Track:
-    """Forward-constrained matching of time-sorted pings (local metres, epoch seconds) to one trip instance."""
-    along, offset = project_forward(x, y, path, np.zeros(len(x)))
-    bound = np.zeros(len(x))
-    for _ in range(2):
-        ok = (offset <= rules.match_radius_m) & _plausible(along, t, sched, rules)
-        bound, since_s = _progress_bound(along, t, ok, rules)
-        ahead = since_s * rules.max_speed_mps + rules.match_radius_m
-        along, offset = project_forward(x, y, path, bound, max_ahead_m=ahead)
-    matched = (offset <= rules.match_radius_m) & _plausible(along, t, sched, rules)
-    return Track(along, matched, _intervals(along[matched], t[matched], sched, rules))
+def track_pairs(
+    pair: IntArray,
+    rows: IntArray,
+    xyt: tuple[FloatArray, FloatArray, FloatArray],
+    path: Path,
+    sched: Schedules,
+    rules: MatchRules,
+) -> Tracks:
+    """Forward-constrained matching of many pairs' pings to one path: `rows` of xyt, pair-major, by time.
+
+    Each distinct ping is first projected once, freely (ties to the earlier pass); pings with a known
+    progress are then projected again, forward of it, within what the vehicle could have driven since.
+    """
+    x, y, t = xyt
+    distinct, back = np.unique(rows, return_inverse=True)
+    free_along, free_offset = project_onto_path(x[distinct], y[distinct], path)
+    keep = _after_departure(pair, (x[rows], y[rows], t[rows]), path, sched, rules)
+    pair, rows, back = pair[keep], rows[keep], back[keep]
+    x, y, t = x[rows], y[rows], t[rows]
+    along, offset = free_along[back], free_offset[back]
+    ok = (offset <= rules.match_radius_m) & _plausible(along, t, pair, sched, rules)
+    bound, since_s = _progress_bound(along, t, pair, ok, rules)
+    ahead = since_s * rules.max_speed_mps + rules.match_radius_m
+    # The free projection stands wherever it already lies within the forward window (most pings).
+    outside = (along < bound - BACK_TOLERANCE_M) | (along > bound + ahead)
+    redo = np.flatnonzero(np.isfinite(since_s) & outside)
+    along[redo], offset[redo] = _project_binned(x[redo], y[redo], path, bound[redo], ahead[redo])
+    matched = (offset <= rules.match_radius_m) & _plausible(along, t, pair, sched, rules)
+    owner, intervals = _intervals(pair[matched], along[matched], t[matched], sched, rules)
+    covered = np.bincount(owner, intervals[:, 1] - intervals[:, 0], minlength=len(sched.start_s))
+    return Tracks(keep, pair, along, matched, owner, intervals, covered.astype(np.float64))
 
 
-def _plausible(along: FloatArray, t: FloatArray, sched: Schedule, rules: MatchRules) -> np.ndarray:
+def _project_binned(
+    x: FloatArray, y: FloatArray, path: Path, lower_m: FloatArray, ahead_m: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """project_forward in groups of similar look-ahead, so that a few wide windows do not widen them all."""
+    along, offset = np.zeros(len(x)), np.zeros(len(x))
+    edges = np.searchsorted(_AHEAD_BINS_M, np.minimum(ahead_m, path.length_m + 1.0))
+    for group in np.unique(edges):
+        rows = np.flatnonzero(edges == group)
+        along[rows], offset[rows] = project_forward(
+            x[rows], y[rows], path, lower_m[rows], max_ahead_m=ahead_m[rows]
+        )
+    return along, offset
+
+
+def _after_departure(
+    pair: IntArray,
+    xyt: tuple[FloatArray, FloatArray, FloatArray],
+    path: Path,
+    sched: Schedules,
+    rules: MatchRules,
+) -> IntArray:
+    """Rows from each pair's departure: the last ping of its first stay at the first stop (all if none)."""
+    x, y, t = xyt
+    x0, y0 = np.interp(sched.first_m, path.cum_m, path.x), np.interp(sched.first_m, path.cum_m, path.y)
+    distance = np.hypot(x - x0[pair], y - y0[pair])
+    row = np.arange(len(pair))
+    n = len(sched.start_s)
+    near = (distance <= rules.match_radius_m) & (t <= sched.start_s[pair] + rules.late_start_s)
+    first_near = np.full(n, len(pair))
+    np.minimum.at(first_near, pair[near], row[near])
+    gone = (distance > 2 * rules.match_radius_m) & (row > first_near[pair])
+    leaving = np.full(n, len(pair))
+    np.minimum.at(leaving, pair[gone], row[gone])
+    stay = near & (row < leaving[pair])
+    departure = np.full(n, -1)
+    np.maximum.at(departure, pair[stay], row[stay])
+    return np.flatnonzero(row >= departure[pair])
+
+
+def _plausible(
+    along: FloatArray, t: FloatArray, pair: IntArray, sched: Schedules, rules: MatchRules
+) -> np.ndarray:
     """Whether the schedule allows the vehicle at `along` at time t: not far ahead of it, nor far behind."""
-    span = max(sched.last_m - sched.first_m, 1.0)
-    share = np.clip((along - sched.first_m) / span, 0.0, 1.0)
-    duration = max(sched.end_s - sched.start_s, 60.0)
-    earliest = sched.start_s - rules.before_start_s + 0.5 * duration * share
-    latest = sched.start_s + rules.late_start_s + 1.5 * duration * share + rules.after_end_s * share
+    first, start = sched.first_m[pair], sched.start_s[pair]
+    share = np.clip((along - first) / np.maximum(sched.last_m[pair] - first, 1.0), 0.0, 1.0)
+    duration = np.maximum(sched.end_s[pair] - start, 60.0)
+    earliest = start - rules.before_start_s + _EARLY_PACE * duration * share
+    latest = start + rules.late_start_s + _LATE_PACE * duration * share
     return np.asarray((t >= earliest) & (t <= latest), dtype=bool)
 
 
 def _progress_bound(
-    along: FloatArray, t: FloatArray, ok: np.ndarray, rules: MatchRules
+    along: FloatArray, t: FloatArray, pair: IntArray, ok: np.ndarray, rules: MatchRules
 ) -> tuple[FloatArray, FloatArray]:
-    """Progress before each ping (most along of earlier trusted pings) and seconds since the last of them."""
-    n = len(along)
-    step = np.zeros(n, dtype=bool)
-    if n > 1:
-        moved = np.diff(along)
-        fast = moved > np.diff(t) * rules.max_speed_mps + 2 * rules.match_radius_m
-        step[1:] = ok[1:] & ok[:-1] & (moved >= -_STEP_BACK_M) & ~fast
+    """Progress before each ping (most along of its pair's earlier trusted pings) and seconds since then."""
+    same = np.r_[False, pair[1:] == pair[:-1]]
+    moved = np.r_[0.0, np.diff(along)]
+    fast = moved > np.r_[0.0, np.diff(t)] * rules.max_speed_mps + 2 * rules.match_radius_m
+    step = same & ok & np.r_[False, ok[:-1]] & (moved >= -_STEP_BACK_M) & ~fast
     trusted = step & np.r_[False, step[:-1]]
-    best = np.maximum.accumulate(np.where(trusted, along, 0.0))
-    bound = np.r_[0.0, best[:-1]]
-    last_t = np.maximum.accumulate(np.where(trusted, t, -np.inf))
-    since = t - np.r_[-np.inf, last_t[:-1]]
-    return bound, np.where(np.isfinite(since), since, np.inf)
+    lift = pair * _GROUP
+    best = np.maximum.accumulate(np.where(trusted, along, 0.0) + lift) - lift
+    bound = np.where(same, np.r_[0.0, best[:-1]], 0.0)
+    rel = t - (t.min() if len(t) else 0.0)
+    last = np.maximum.accumulate(np.where(trusted, rel, -1.0) + lift) - lift
+    before = np.where(same, np.r_[-1.0, last[:-1]], -1.0)
+    return bound, np.where(before >= 0, rel - before, np.inf)
 
 
-def _intervals(along: FloatArray, t: FloatArray, sched: Schedule, rules: MatchRules) -> FloatArray:
-    """Covered stretches: between consecutive matched pings moving forward within the lost-after time.
+def _intervals(
+    pair: IntArray, along: FloatArray, t: FloatArray, sched: Schedules, rules: MatchRules
+) -> tuple[IntArray, FloatArray]:
+    """Covered stretches per pair: between consecutive matched pings moving forward, not too fast, in time.
 
-    Like the simulator's truth, one ping step also counts before the first ping and after the last.
+    Like the simulator's truth, one ping step (the pair's median, at most _END_STEP_M) also counts before the
+    first matched ping and after the last.
     """
-    if len(along) < 2:
-        return np.zeros((0, 2))
-    lo, hi = along[:-1], along[1:]
-    keep = (np.diff(t) <= rules.lost_after_s) & (hi >= lo)
-    pairs = np.column_stack((lo[keep], hi[keep]))
-    if len(pairs):
-        pairs[0, 0] -= pairs[0, 1] - pairs[0, 0]
-        pairs[-1, 1] += pairs[-1, 1] - pairs[-1, 0]
-    return merge_intervals(np.clip(pairs, sched.first_m, sched.last_m))
+    lo, hi, dt_s = along[:-1], along[1:], np.diff(t)
+    possible = hi - lo <= dt_s * rules.max_speed_mps + 2 * rules.match_radius_m
+    keep = np.flatnonzero((pair[1:] == pair[:-1]) & (dt_s <= rules.lost_after_s) & (hi >= lo) & possible)
+    owner, lo, hi = pair[keep], lo[keep].copy(), hi[keep].copy()
+    if len(owner):
+        first = np.r_[True, owner[1:] != owner[:-1]]
+        last = np.r_[owner[1:] != owner[:-1], True]
+        step = np.minimum(_group_median(owner, hi - lo), _END_STEP_M)
+        lo[first] -= step[first]
+        hi[last] += step[last]
+    lo = np.clip(lo, sched.first_m[owner], sched.last_m[owner])
+    hi = np.clip(hi, sched.first_m[owner], sched.last_m[owner])
+    return merge_intervals(owner, np.column_stack((lo, hi)))
 
 
-def merge_intervals(pairs: FloatArray) -> FloatArray:
-    """The union of closed intervals (k × 2) as sorted, disjoint intervals."""
+def _group_median(group: IntArray, values: FloatArray) -> FloatArray:
+    """The median of `values` within each run of equal `group`, repeated for each row."""
+    order = np.lexsort((values, group))
+    starts = np.flatnonzero(np.r_[True, group[order][1:] != group[order][:-1]])
+    counts = np.diff(np.r_[starts, len(order)])
+    low = values[order][starts + (counts - 1) // 2]
+    high = values[order][starts + counts // 2]
+    median = (low + high) / 2
+    return np.repeat(median, counts)[np.argsort(order, kind="stable")]
+
+
+def merge_intervals(group: IntArray, pairs: FloatArray) -> tuple[IntArray, FloatArray]:
+    """The union of closed intervals (k × 2) within each group: sorted, disjoint intervals and their group."""
     if len(pairs) == 0:
-        return np.zeros((0, 2))
-    pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]
-    reach = np.maximum.accumulate(pairs[:, 1])
-    starts = np.r_[True, pairs[1:, 0] > reach[:-1]]
-    group = np.cumsum(starts) - 1
-    ends = np.maximum.reduceat(pairs[:, 1], np.flatnonzero(starts))
-    return np.column_stack((pairs[starts, 0], ends))[: group[-1] + 1]
-
-
-def covered_m(intervals: FloatArray) -> float:
-    """Total length of disjoint intervals (metres)."""
-    return float((intervals[:, 1] - intervals[:, 0]).sum()) if len(intervals) else 0.0
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 2))
+    order = np.lexsort((pairs[:, 0], group))
+    group, pairs = group[order], pairs[order]
+    lift = group * _GROUP
+    reach = np.maximum.accumulate(pairs[:, 1] + lift) - lift
+    starts = np.r_[True, (group[1:] != group[:-1]) | (pairs[1:, 0] > reach[:-1])]
+    at = np.flatnonzero(starts)
+    ends = np.maximum.reduceat(pairs[:, 1], at)
+    return group[at], np.column_stack((pairs[at, 0], ends))

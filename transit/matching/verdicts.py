@@ -183,7 +183,7 @@ def _judge(frame: pd.DataFrame, rules: VerdictRules) -> tuple[list[Verdict], lis
     hidden = _category(seen, rules) != _category(could_be, rules)
     exempt = _exempt_reasons(frame)
     category = _category(seen, rules)
-    ended_early = frame["ended_early"].fillna(False).astype(bool).to_numpy()
+    ended_early = frame["ended_early"].eq(True).to_numpy(dtype=bool)
     choices: list[tuple[npt.NDArray[np.bool_], Reason]] = [
         (exempt.notna().to_numpy(), Reason.EXEMPTION),  # replaced by the row's own reason below
         (hidden & (service_blind > 0), Reason.SERVICE_GAP),

@@ -1,0 +1,75 @@
+"""`transit detect` on simulated days: the JSON document, the verdicts against the simulator's truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.support import run_cli
+from transit.matching.detect import CARRIER_COLUMNS, TRIP_COLUMNS
+
+DAY = "2026-12-01"
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    feed = tmp_path_factory.mktemp("city") / "city.zip"
+    result = run_cli(
+        "synth", "city", "--routes", "4", "--seed", "3", "--start-date", "2026-11-30", "--out", str(feed)
+    )
+    assert result.returncode == 0, result.stderr
+    return feed
+
+
+def simulate(city: Path, out: Path, *faults: str) -> Path:
+    result = run_cli(
+        "simulate", "--feed", str(city), "--date", DAY, "--out", str(out), "--seed", "5", *faults
+    )
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def detect(city: Path, pings: Path, *extra: str) -> dict[str, object]:
+    result = run_cli("detect", "--feed", str(city), "--pings", str(pings), "--format", "json", *extra)
+    assert result.returncode == 0, result.stderr
+    document: dict[str, object] = json.loads(result.stdout)
+    return document
+
+
+def test_the_json_document_has_the_documented_shape(city: Path, tmp_path: Path) -> None:
+    pings = simulate(city, tmp_path / "p.csv", "--miss-rate", "0.1")
+    document = detect(city, pings)
+    assert set(document) == {"service_date", "feed_version", "trips", "carriers", "rejected_rows"}
+    assert document["service_date"] == DAY  # inferred: the date holding the most pings
+    trips = pd.DataFrame(document["trips"])
+    carriers = pd.DataFrame(document["carriers"])
+    assert tuple(trips.columns) == TRIP_COLUMNS
+    assert tuple(carriers.columns) == CARRIER_COLUMNS
+    assert set(trips["verdict"]) <= {"performed", "partial", "missed", "no_data", "exempt"}
+    for carrier in carriers.to_dict("records"):
+        parts = sum(int(carrier[k]) for k in ("performed", "partial", "missed", "no_data", "exempt"))
+        assert parts == carrier["scheduled"]
+
+
+@pytest.mark.parametrize("ids", [(), ("--ignore-trip-ids",)])
+def test_missed_trips_of_a_clean_day_are_found_exactly(
+    city: Path, tmp_path: Path, ids: tuple[str, ...]
+) -> None:
+    pings = simulate(city, tmp_path / "p.csv", "--miss-rate", "0.1")
+    trips = pd.DataFrame(detect(city, pings, *ids)["trips"])
+    truth = pd.read_csv(tmp_path / "p.truth.csv", dtype=str)
+    both = truth.merge(trips, on=["trip_id", "start_time"], suffixes=("_truth", ""))
+    assert len(both) == len(truth) == len(trips)
+    assert (both["verdict"] == both["expected_verdict"]).all()
+
+
+def test_bad_input_names_the_option(city: Path, tmp_path: Path) -> None:
+    pings = simulate(city, tmp_path / "p.csv")
+    no_service = run_cli("detect", "--feed", str(city), "--pings", str(pings), "--date", "2030-01-01")
+    assert no_service.returncode == 2 and "--date" in no_service.stderr
+    missing = run_cli("detect", "--feed", str(city), "--pings", str(tmp_path / "nope.csv"))
+    assert missing.returncode == 2 and "nope.csv" in missing.stderr
+    assert "Traceback" not in no_service.stderr + missing.stderr

@@ -1,0 +1,264 @@
+"""Matcher v1: which vehicle ran which trip instance of a service day, and how much of it (pure, batch).
+
+Candidates come from `candidates`, each pair is tracked along the trip's path by `coverage`, then every
+vehicle runs one trip at a time and every trip instance takes its best vehicle, greedily by score (coverage ×
+timing fit, a payload trip_id that names the instance counting a little extra when its geometry fits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from transit.matching.candidates import find_candidates, path_cells
+from transit.matching.coverage import MatchRules, Schedules, track_pairs
+from transit.matching.evidence import EVIDENCE_COLUMNS, CoveredStretches, MatchedPings, compute_evidence
+from transit.matching.paths import PathIndex
+from transit.matching.projection import FloatArray, IntArray, ObjectArray, to_local_xy
+
+__all__ = ["MATCH_COLUMNS", "MatchRules", "match_day"]
+
+MATCH_COLUMNS = (
+    "service_date", "trip_id", "start_time", "vehicle_ids", "coverage", "first_ping_at", "last_ping_at",
+    "stops_reached", "stops_total", "lost_distance_m", "start_delay_s",
+)  # fmt: skip
+_EPOCH = pd.Timestamp(0, tz="UTC")
+_KEY_STEP_S = 1e8  # seconds between vehicles in the ping sort key (more than any ping file spans)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pings:
+    """Pings sorted by vehicle then time, duplicates removed; vehicle rows first[v] to first[v + 1] - 1."""
+
+    vehicle_ids: ObjectArray
+    vehicle: IntArray
+    first: IntArray
+    x: FloatArray
+    y: FloatArray
+    t: FloatArray
+    trip_id: ObjectArray
+    start_time: ObjectArray
+    t0: float
+
+    @property
+    def key(self) -> FloatArray:
+        """A sort key of every ping: vehicle, then time."""
+        return self.key_of(self.vehicle, self.t)
+
+    def key_of(self, vehicle: IntArray, t: FloatArray) -> FloatArray:
+        """The sort key of a vehicle at a time (epoch seconds)."""
+        return np.asarray(vehicle * _KEY_STEP_S + (t - self.t0), dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Per trip instance: row in the path index (-1: none), path, start and end (epoch s), stop span."""
+
+    trip: IntArray
+    path: IntArray
+    start_s: FloatArray
+    end_s: FloatArray
+    first_m: FloatArray
+    last_m: FloatArray
+
+
+def match_day(
+    paths: PathIndex,
+    plan: pd.DataFrame,
+    pings: pd.DataFrame,
+    *,
+    use_trip_ids: bool = True,
+    rules: MatchRules = MatchRules(),  # noqa: B008 (frozen, immutable default)
+) -> pd.DataFrame:
+    """One row per trip instance of `plan` that a vehicle ran (columns MATCH_COLUMNS), in plan order."""
+    day = _prepare_plan(paths, plan)
+    seen = _prepare_pings(pings, paths.origin)
+    window = (day.path, day.start_s - rules.before_start_s, day.end_s + rules.after_end_s)
+    pairs = find_candidates(path_cells(paths), (seen.vehicle, seen.x, seen.y, seen.t), window)
+    scored, covered = _score_pairs(paths, day, seen, pairs, plan, rules)
+    if not use_trip_ids:
+        scored["score"] = scored["fit"]
+    chosen = _assign(scored)
+    stretches = [covered.of_pair(i) for i in chosen]
+    return _report(paths, plan, day, seen, scored.loc[chosen], stretches)
+
+
+def _prepare_plan(paths: PathIndex, plan: pd.DataFrame) -> _Plan:
+    trip = paths.trip_positions(plan["trip_id"].astype(str).to_numpy(dtype=object))
+    path = np.where(trip >= 0, paths.trip_path[np.maximum(trip, 0)], -1).astype(np.int64)
+    first_m, last_m = np.zeros(len(trip)), np.zeros(len(trip))
+    for pattern in np.unique(paths.trip_pattern[trip[trip >= 0]]):
+        lo, n = int(paths.pattern_first[pattern]), int(paths.pattern_count[pattern])
+        rows = (trip >= 0) & (paths.trip_pattern[np.maximum(trip, 0)] == pattern)
+        first_m[rows], last_m[rows] = paths.stop_dist_m[lo], paths.stop_dist_m[lo + n - 1]
+    return _Plan(trip, path, _seconds(plan["start_at"]), _seconds(plan["end_at"]), first_m, last_m)
+
+
+def _seconds(at: pd.Series) -> FloatArray:
+    """Epoch seconds of aware instants."""
+    return np.asarray((pd.to_datetime(at, utc=True) - _EPOCH).dt.total_seconds(), dtype=np.float64)
+
+
+def _prepare_pings(pings: pd.DataFrame, origin: tuple[float, float]) -> _Pings:
+    frame = pd.DataFrame(
+        {
+            "vehicle_id": pings["vehicle_id"].astype(str).to_numpy(dtype=object),
+            "t": _seconds(pings["timestamp"]),
+            "lat": pd.to_numeric(pings["latitude"]).to_numpy(dtype=float),
+            "lon": pd.to_numeric(pings["longitude"]).to_numpy(dtype=float),
+            "trip_id": _text(pings, "trip_id"),
+            "start_time": _text(pings, "start_time"),
+        }
+    ).dropna(subset=["t", "lat", "lon"])
+    frame = frame.drop_duplicates(["vehicle_id", "t"]).sort_values(["vehicle_id", "t"], kind="stable")
+    codes, names = pd.factorize(frame["vehicle_id"], sort=True)
+    x, y = to_local_xy(frame["lat"].to_numpy(), frame["lon"].to_numpy(), origin)
+    counts = np.bincount(codes, minlength=len(names))
+    return _Pings(
+        vehicle_ids=np.asarray(names, dtype=object),
+        vehicle=codes.astype(np.int64),
+        first=np.r_[0, np.cumsum(counts)].astype(np.int64),
+        x=x,
+        y=y,
+        t=frame["t"].to_numpy(dtype=float),
+        trip_id=frame["trip_id"].to_numpy(dtype=object),
+        start_time=frame["start_time"].to_numpy(dtype=object),
+        t0=float(frame["t"].min()) if len(frame) else 0.0,
+    )
+
+
+def _text(pings: pd.DataFrame, column: str) -> ObjectArray:
+    if column not in pings.columns:
+        return np.full(len(pings), None, dtype=object)
+    text = pings[column].astype("string")
+    return np.asarray(text.astype(object).where(text.notna(), None).to_numpy(), dtype=object)
+
+
+def _score_pairs(
+    paths: PathIndex, day: _Plan, seen: _Pings, pairs: pd.DataFrame, plan: pd.DataFrame, rules: MatchRules
+) -> tuple[pd.DataFrame, CoveredStretches]:
+    """Every candidate pair's evidence and score (row i: pairs row i), tracked path by path, and stretches."""
+    pairs = pairs.reset_index(drop=True)
+    named = _named_rows(plan, seen)
+    frames: list[pd.DataFrame] = []
+    covered: list[tuple[IntArray, FloatArray]] = []
+    path_of = day.path[pairs["instance"].to_numpy(dtype=np.int64)]
+    for path_id in np.unique(path_of):
+        members = np.flatnonzero(path_of == path_id)
+        frame, owner, intervals = _score_path(paths, day, seen, pairs.iloc[members], named, rules)
+        frames.append(frame.set_axis(members))
+        covered.append((members[owner], intervals))
+    scored = pd.concat(frames).sort_index() if frames else pd.DataFrame(columns=list(EVIDENCE_COLUMNS))
+    scored["vehicle"] = pairs["vehicle"].to_numpy(dtype=np.int64)
+    scored["instance"] = pairs["instance"].to_numpy(dtype=np.int64)
+    trusted = (scored["id_share"] >= 0.5) & (scored["coverage"] >= rules.min_trusted_coverage)
+    scored["score"] = scored["fit"] * np.where(trusted, rules.trip_id_preference, 1.0)
+    return scored, CoveredStretches.of(covered)
+
+
+def _named_rows(plan: pd.DataFrame, seen: _Pings) -> Callable[[IntArray, IntArray], np.ndarray]:
+    """Whether ping rows name the given plan rows in their payload (trip_id, and start_time if given)."""
+    trip_ids = plan["trip_id"].astype(str).to_numpy(dtype=object)
+    start_times = plan["start_time"].astype(str).to_numpy(dtype=object)
+
+    def named(rows: IntArray, instance: IntArray) -> np.ndarray:
+        start = seen.start_time[rows]
+        same_start = (start == start_times[instance]) | pd.isna(start)
+        return np.asarray((seen.trip_id[rows] == trip_ids[instance]) & same_start, dtype=bool)
+
+    return named
+
+
+def _score_path(
+    paths: PathIndex,
+    day: _Plan,
+    seen: _Pings,
+    pairs: pd.DataFrame,
+    named: Callable[[IntArray, IntArray], np.ndarray],
+    rules: MatchRules,
+) -> tuple[pd.DataFrame, IntArray, FloatArray]:
+    """Scores of the pairs of one path (row k: pairs row k) and their covered stretches (local pair, m)."""
+    vehicle = pairs["vehicle"].to_numpy(dtype=np.int64)
+    instance = pairs["instance"].to_numpy(dtype=np.int64)
+    lo = np.searchsorted(seen.key, seen.key_of(vehicle, day.start_s[instance] - rules.before_start_s))
+    hi = np.searchsorted(seen.key, seen.key_of(vehicle, day.end_s[instance] + rules.after_end_s), "right")
+    count = hi - lo
+    pair = np.repeat(np.arange(len(pairs)), count)
+    rows = np.repeat(lo - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
+    sched = Schedules(day.start_s[instance], day.end_s[instance], day.first_m[instance], day.last_m[instance])
+    path = paths.path(int(day.path[instance[0]]))
+    tracks = track_pairs(pair, rows, (seen.x, seen.y, seen.t), path, sched, rules)
+    hit = tracks.matched
+    ping = rows[tracks.keep][hit]
+    found = MatchedPings(
+        tracks.pair[hit], tracks.along_m[hit], seen.t[ping], named(ping, instance[tracks.pair[hit]])
+    )
+    evidence = compute_evidence(found, sched, tracks.covered_m, rules.at_stop_m)
+    return evidence, tracks.interval_pair, tracks.intervals
+
+
+def _assign(scored: pd.DataFrame) -> list[int]:
+    """Pairs taken greedily by score: a trip instance gets one vehicle, a vehicle one trip at a time."""
+    taken: set[int] = set()
+    busy: dict[int, list[tuple[float, float]]] = {}
+    chosen: list[int] = []
+    order = scored[scored["coverage"] > 0].sort_values("score", ascending=False, kind="stable")
+    for index, vehicle, instance, first_s, last_s in zip(
+        order.index, order["vehicle"], order["instance"], order["first_s"], order["last_s"], strict=True
+    ):
+        spans = busy.setdefault(int(vehicle), [])
+        if int(instance) in taken or any(lo < last_s and first_s < hi for lo, hi in spans):
+            continue
+        taken.add(int(instance))
+        spans.append((first_s, last_s))
+        chosen.append(int(index))
+    return chosen
+
+
+def _report(
+    paths: PathIndex,
+    plan: pd.DataFrame,
+    day: _Plan,
+    seen: _Pings,
+    chosen: pd.DataFrame,
+    stretches: list[FloatArray],
+) -> pd.DataFrame:
+    """The output frame: one row per chosen pair, in plan order."""
+    instance = chosen["instance"].to_numpy(dtype=np.int64)
+    stops = [paths.trip_stop_dist_m(int(day.trip[i])) for i in instance]
+    length = day.last_m[instance] - day.first_m[instance]
+    coverage = chosen["coverage"].to_numpy(dtype=float)
+    out = pd.DataFrame(
+        {
+            "service_date": plan["service_date"].to_numpy()[instance],
+            "trip_id": plan["trip_id"].to_numpy()[instance],
+            "start_time": plan["start_time"].to_numpy()[instance],
+            "vehicle_ids": seen.vehicle_ids[chosen["vehicle"].to_numpy(dtype=np.int64)],
+            "coverage": np.round(coverage, 4),
+            "first_ping_at": _instants(chosen["first_s"]),
+            "last_ping_at": _instants(chosen["last_s"]),
+            "stops_reached": [_reached(s, c) for s, c in zip(stops, stretches, strict=True)],
+            "stops_total": [len(s) for s in stops],
+            "lost_distance_m": np.round(length * (1.0 - coverage), 1),
+            "start_delay_s": chosen["start_delay_s"].to_numpy(dtype=float),
+            "_order": instance,
+        }
+    )
+    return out.sort_values("_order").drop(columns="_order").reset_index(drop=True)
+
+
+def _instants(seconds: pd.Series) -> pd.Series:
+    return pd.Series(pd.to_datetime(seconds.to_numpy(dtype=float), unit="s", utc=True))
+
+
+def _reached(stop_m: FloatArray, intervals: FloatArray, at_stop_m: float = 50.0) -> int:
+    """Stops that lie within at_stop_m of a covered stretch."""
+    if len(intervals) == 0:
+        return 0
+    near = (stop_m[:, None] >= intervals[None, :, 0] - at_stop_m) & (
+        stop_m[:, None] <= intervals[None, :, 1] + at_stop_m
+    )
+    return int(near.any(axis=1).sum())

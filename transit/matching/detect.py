@@ -1,0 +1,81 @@
+"""Decide a whole service day from a day plan and its pings: the batch path of `transit detect` (pure).
+
+The same matching core (`assign.match_day`) and the same rules (`verdicts.decide`) serve the live path; here
+the service's health is inferred from the ping file itself (`health`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from transit.gtfs.dayplan import ScheduleTables
+from transit.matching.assign import match_day
+from transit.matching.health import fleet_reporting_share, service_up_share
+from transit.matching.paths import build_paths
+from transit.matching.verdicts import VerdictRules, decide, summarise_carriers
+
+KEY = ["service_date", "trip_id", "start_time"]
+TRIP_COLUMNS = (
+    "service_date", "trip_id", "start_time", "end_time", "start_at", "end_at", "route_id", "agency_id",
+    "carrier_id", "verdict", "reason", "vehicle_ids", "coverage", "lost_distance_m", "first_ping_at",
+    "last_ping_at", "stops_reached", "stops_total",
+)  # fmt: skip
+CARRIER_COLUMNS = (
+    "carrier_id",
+    "scheduled",
+    "performed",
+    "partial",
+    "missed",
+    "no_data",
+    "exempt",
+    "missed_pct",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """The verdicts of one service day (TRIP_COLUMNS) and their roll-up per carrier (CARRIER_COLUMNS)."""
+
+    service_date: dt.date
+    trips: pd.DataFrame
+    carriers: pd.DataFrame
+
+
+def detect_day(
+    feed: ScheduleTables,
+    plan: pd.DataFrame,
+    pings: pd.DataFrame,
+    *,
+    use_trip_ids: bool = True,
+    rules: VerdictRules = VerdictRules(),  # noqa: B008 (frozen)
+) -> Detection:
+    """Every trip instance of `plan` with its verdict, from `pings` (PING_FIELDS columns, any order)."""
+    service_date = dt.date.fromisoformat(str(plan["service_date"].iloc[0])) if len(plan) else dt.date.min
+    evidence = match_day(build_paths(feed), plan, pings, use_trip_ids=use_trip_ids)
+    keys = plan[KEY]
+    service_up = keys.assign(service_up_share=service_up_share(plan, pings["timestamp"]))
+    shares = fleet_reporting_share(plan, pings, vehicle_carriers(plan, evidence, pings))
+    fleet = keys.assign(
+        fleet_reporting_share=shares.min(axis=1),  # the trip's worst moment
+        fleet_dark_share=(shares < rules.min_fleet_reporting_share).mean(axis=1),
+    )
+    # In batch every trip of the day is final: judge as of the end of the last one plus the grace.
+    as_of = (plan["end_at"].max() if len(plan) else pd.Timestamp(dt.datetime.min, tz="UTC")) + pd.Timedelta(
+        seconds=rules.grace_seconds
+    )
+    verdicts = decide(plan, evidence, service_up, fleet, as_of.to_pydatetime(), rules)
+    trips = verdicts[[c for c in TRIP_COLUMNS if c in verdicts.columns]]
+    return Detection(service_date, trips, summarise_carriers(verdicts)[list(CARRIER_COLUMNS)])
+
+
+def vehicle_carriers(plan: pd.DataFrame, evidence: pd.DataFrame, pings: pd.DataFrame) -> pd.Series:
+    """vehicle_id → carrier_id: the carrier of the trips a vehicle ran, else the carrier its payload names."""
+    ran = evidence[KEY + ["vehicle_ids"]].merge(plan[KEY + ["carrier_id"]], on=KEY)
+    ran = ran.assign(vehicle_id=ran["vehicle_ids"].astype(str).str.split(",")).explode("vehicle_id")
+    by_trips = ran.groupby("vehicle_id")["carrier_id"].agg(lambda c: c.mode().iloc[0])
+    named = pings.dropna(subset=["carrier_id"]).groupby("vehicle_id", observed=True)["carrier_id"].first()
+    combined: pd.Series = pd.concat([by_trips, named[~named.index.isin(by_trips.index)]])
+    return combined
