@@ -15,7 +15,7 @@ from transit.gtfs.dayplan import ScheduleTables
 from transit.matching.assign import match_day
 from transit.matching.health import fleet_reporting_share, service_up_share
 from transit.matching.paths import build_paths
-from transit.matching.verdicts import VerdictRules, decide, summarise_carriers
+from transit.matching.verdicts import SUMMARY_COLUMNS, VerdictRules, decide, summarise_carriers
 
 KEY = ["service_date", "trip_id", "start_time"]
 TRIP_COLUMNS = (
@@ -23,16 +23,7 @@ TRIP_COLUMNS = (
     "carrier_id", "verdict", "reason", "vehicle_ids", "coverage", "lost_distance_m", "first_ping_at",
     "last_ping_at", "stops_reached", "stops_total",
 )  # fmt: skip
-CARRIER_COLUMNS = (
-    "carrier_id",
-    "scheduled",
-    "performed",
-    "partial",
-    "missed",
-    "no_data",
-    "exempt",
-    "missed_pct",
-)
+CARRIER_COLUMNS = SUMMARY_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)

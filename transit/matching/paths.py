@@ -105,7 +105,7 @@ def build_paths(feed: ScheduleTables, max_stop_offset_m: float = MAX_STOP_OFFSET
     stop_lat, stop_lon = _stop_coordinates(feed.stops, rows.stop_ids)
     origin = _centre(stop_lat, stop_lon)
     shape_ids, shapes = _shape_vertices(feed.shapes, origin)
-    trip_shape = _trip_shapes(feed.trips, rows.trip_ids, shape_ids)
+    trip_shape = trip_shapes(feed.trips, rows.trip_ids, shape_ids)
     stops_key = _sequence_keys(rows)
     trip_pattern, pattern_trip = _group(np.column_stack((trip_shape, stops_key)))
     pattern_rows = _pattern_rows(rows, pattern_trip)
@@ -240,7 +240,7 @@ def _concat(a: _Vertices, b: _Vertices) -> _Vertices:
     )
 
 
-def _trip_shapes(trips: pd.DataFrame, trip_ids: ObjectArray, shape_ids: pd.Index) -> IntArray:
+def trip_shapes(trips: pd.DataFrame, trip_ids: ObjectArray, shape_ids: pd.Index) -> IntArray:
     """The shape path of each trip, -1 where it has none or names an unknown shape."""
     if "shape_id" not in trips.columns or len(shape_ids) == 0:
         return np.full(len(trip_ids), -1, dtype=np.int64)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from transit.gtfs.dayplan import ScheduleTables
+from transit.matching.paths import trip_shapes
 from transit.telemetry.sim_paths import BoolArray, FloatArray, IntArray, ObjectArray, Paths, build_paths
 from transit.telemetry.sim_stops import (
     StopRows,
@@ -71,7 +72,7 @@ def build_templates(feed: ScheduleTables, plan: pd.DataFrame) -> tuple[Templates
     trip_ids = pd.unique(plan["trip_id"].to_numpy(dtype=object))
     rows = read_stop_rows(feed, trip_ids)
     shapes, shape_ids, shape_dist = _shape_paths(feed.shapes)
-    trip_shape = _trip_shapes(feed.trips, trip_ids, shape_ids)
+    trip_shape = trip_shapes(feed.trips, trip_ids, shape_ids)
     dist = np.full(len(rows.trip), np.nan)
     path = np.full(len(trip_ids), -1, dtype=np.int64)
     place_by_shape_dist(rows, trip_shape, shapes, shape_dist, dist, path)
@@ -99,19 +100,6 @@ def _shape_paths(shapes: pd.DataFrame | None) -> tuple[Paths, pd.Index, FloatArr
     )
     paths = build_paths(codes[order].astype(np.int64), lat, lon, len(ids))
     return paths, pd.Index(np.asarray(ids, dtype=object)), dist
-
-
-def _trip_shapes(trips: pd.DataFrame, trip_ids: ObjectArray, shape_ids: pd.Index) -> IntArray:
-    """The shape path of each trip, -1 where it has none or names an unknown shape."""
-    if "shape_id" not in trips.columns or len(shape_ids) == 0:
-        return np.full(len(trip_ids), -1, dtype=np.int64)
-    unique = trips.drop_duplicates("trip_id")
-    names = unique["shape_id"].astype("string")
-    by_trip = pd.Series(
-        names.astype(object).where(names.notna(), None).to_numpy(),
-        index=unique["trip_id"].astype("string").to_numpy(dtype=object),
-    )
-    return shape_ids.get_indexer(pd.Index(by_trip.reindex(trip_ids).to_numpy())).astype(np.int64)
 
 
 def _fill_times(rows: StopRows, dist: FloatArray) -> tuple[FloatArray, FloatArray]:
