@@ -10,8 +10,9 @@ import pytest
 
 from transit.errors import BadParameter
 from transit.matching.health import (
+    blind_shares,
     down_intervals,
-    fleet_reporting_share,
+    fleet_dark_timeline,
     infer_service_date,
     service_up_share,
 )
@@ -48,20 +49,50 @@ def test_service_up_share_counts_the_gap_and_the_time_outside_the_file() -> None
     assert shares[2] == pytest.approx(10 / 20)  # the file ends at 50: 50-60 was not received
 
 
-def test_fleet_share_is_reporting_vehicles_over_running_trips_of_that_carrier() -> None:
-    day = plan(("A", 0, 60), ("A", 0, 60), ("B", 0, 60))
-    pings = pd.DataFrame({"vehicle_id": ["a1", "b1"], "timestamp": [T0 + pd.Timedelta(minutes=30)] * 2})
-    carriers = pd.Series({"a1": "A", "a2": "A", "b1": "B"})
-    shares = fleet_reporting_share(day, pings, carriers, samples=1)  # one sample: the trip's start
-    assert list(shares[:, 0]) == [0.0, 0.0, 0.0]  # nobody reported within 10 min of 0
-    middle = fleet_reporting_share(day, pings, carriers, samples=3)[:, 1]  # at 30 min
-    assert list(middle) == [0.5, 0.5, 1.0]
+def dark_shares(day: pd.DataFrame, pings: pd.DataFrame, carriers: pd.Series) -> np.ndarray:
+    """The fleet blind share of each trip of `day`, as scheduled."""
+    timeline = fleet_dark_timeline(day, pings, carriers, min_share=0.5)
+    return blind_shares(day, pings["timestamp"], timeline, np.zeros(len(day)))[1]
+
+
+def test_a_carrier_is_dark_while_under_half_the_vehicles_its_trips_need_report() -> None:
+    day = plan(("A", 0, 60), ("A", 0, 60), ("A", 0, 60), ("B", 0, 60))
+    minutes = np.arange(0, 60)
+    rows = (
+        [("a1", m) for m in minutes] + [("a2", m) for m in minutes if m < 30] + [("b1", m) for m in minutes]
+    )
+    pings = pd.DataFrame(
+        {
+            "vehicle_id": [v for v, _ in rows],
+            "timestamp": [T0 + pd.Timedelta(minutes=int(m)) for _, m in rows],
+        }
+    )
+    carriers = pd.Series({"a1": "A", "a2": "A", "a3": "A", "b1": "B"})
+    shares = dark_shares(day, pings, carriers)
+    # A needs 3 vehicles: 2 report until minute 30 (2/3), then 1 (1/3 < 1/2) until a2's last ping fades.
+    assert shares[0] == pytest.approx((60 - 32) / 60, abs=1 / 60)
+    assert shares[3] == 0.0  # B's one vehicle reports all along
 
 
 def test_a_dark_carrier_has_no_reporting_vehicle() -> None:
     day = plan(("A", 0, 60))
     pings = pd.DataFrame({"vehicle_id": ["b1"], "timestamp": [T0 + pd.Timedelta(minutes=30)]})
-    assert fleet_reporting_share(day, pings, pd.Series({"b1": "B"})).max() == 0.0
+    assert dark_shares(day, pings, pd.Series({"b1": "B"}))[0] == 1.0
+
+
+def test_a_late_start_is_judged_over_its_shifted_span() -> None:
+    day = plan(("A", 0, 20))
+    pings = pd.DataFrame(
+        {
+            "vehicle_id": "a1",
+            "timestamp": [T0 + pd.Timedelta(minutes=int(m)) for m in range(-30, 60) if m < 10],
+        }
+    )
+    timeline = fleet_dark_timeline(day, pings, pd.Series({"a1": "A"}), min_share=0.5)
+    on_time = blind_shares(day, pings["timestamp"], timeline, np.zeros(1))[1][0]
+    late = blind_shares(day, pings["timestamp"], timeline, np.full(1, 600.0))[1][0]
+    assert on_time == pytest.approx(0.4, abs=0.06)  # reporting until 2 minutes after its last ping
+    assert late == pytest.approx(0.9, abs=0.06)  # 10 minutes late, its span runs into the silence
 
 
 def test_pings_after_midnight_serve_the_previous_service_date() -> None:

@@ -13,19 +13,24 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from transit.matching.candidates import find_candidates, path_cells
-from transit.matching.coverage import MatchRules, Schedules, track_pairs
+from transit.matching.candidates import PathFilter, cell_keys, find_candidates, move_sectors, path_cells
+from transit.matching.choose import Instances, choose_pairs
+from transit.matching.coverage import MatchRules, Schedules, Tracks, track_pairs
 from transit.matching.evidence import EVIDENCE_COLUMNS, CoveredStretches, MatchedPings, compute_evidence
 from transit.matching.paths import PathIndex
-from transit.matching.projection import FloatArray, IntArray, ObjectArray, to_local_xy
+from transit.matching.projection import FloatArray, IntArray, NearbySegments, ObjectArray, to_local_xy
 
 __all__ = ["MATCH_COLUMNS", "MatchRules", "match_day"]
 
 MATCH_COLUMNS = (
     "service_date", "trip_id", "start_time", "vehicle_ids", "coverage", "first_ping_at", "last_ping_at",
-    "stops_reached", "stops_total", "lost_distance_m", "start_delay_s",
+    "stops_reached", "stops_total", "lost_distance_m", "start_delay_s", "lag_s",
 )  # fmt: skip
 _EPOCH = pd.Timestamp(0, tz="UTC")
+_SURE_MOVE_M = 80.0  # a move this long has a heading well above 30 m GPS noise
+_END_AWAY_M = 300.0  # a covered stretch starting (ending) this far from the first (last) stop
+_AROUND_S = 180.0  # ... while the vehicle reported within this before (after) it
+_ACTIVE_COLUMNS = ("active_from_s", "core_from_s", "core_to_s", "active_to_s")  # Tracks.active_s
 _KEY_STEP_S = 1e8  # seconds between vehicles in the ping sort key (more than any ping file spans)
 
 
@@ -39,6 +44,10 @@ class _Pings:
     x: FloatArray
     y: FloatArray
     t: FloatArray
+    dx: FloatArray  # metres moved east since the vehicle's previous ping (0 for its first)
+    dy: FloatArray
+    cell: IntArray  # grid cell key (candidates.cell_keys)
+    sector: IntArray  # heading sector of its move, -1 under _SURE_MOVE_M
     trip_id: ObjectArray
     start_time: ObjectArray
     t0: float
@@ -63,6 +72,7 @@ class _Plan:
     end_s: FloatArray
     first_m: FloatArray
     last_m: FloatArray
+    block: IntArray  # code of the instance's block_id, -1 for none
 
 
 def match_day(
@@ -77,13 +87,25 @@ def match_day(
     day = _prepare_plan(paths, plan)
     seen = _prepare_pings(pings, paths.origin)
     window = (day.path, day.start_s - rules.before_start_s, day.end_s + rules.after_end_s)
-    pairs = find_candidates(path_cells(paths), (seen.vehicle, seen.x, seen.y, seen.t), window)
-    scored, covered = _score_pairs(paths, day, seen, pairs, plan, rules)
-    if not use_trip_ids:
-        scored["score"] = scored["fit"]
-    chosen = _assign(scored)
+    cells = path_cells(paths)
+    pairs = find_candidates(cells, (seen.vehicle, seen.x, seen.y, seen.t), window)
+    scored, covered = _score_pairs(paths, cells, day, seen, pairs, plan, rules)
+    instances = Instances(day.path, day.block, _terminals(paths, day))
+    chosen = [int(i) for i in choose_pairs(scored, instances, use_trip_ids=use_trip_ids)]
     stretches = [covered.of_pair(i) for i in chosen]
     return _report(paths, plan, day, seen, scored.loc[chosen], stretches)
+
+
+def _terminals(paths: PathIndex, day: _Plan) -> FloatArray:
+    """Per instance, where its first and its last stop lie on its path: x0, y0, x1, y1 (NaN: no path)."""
+    out = np.full((len(day.path), 4), np.nan)
+    for path_id in np.unique(day.path[day.path >= 0]):
+        rows = day.path == path_id
+        path = paths.path(int(path_id))
+        for k, along in enumerate((day.first_m[rows], day.last_m[rows])):
+            out[rows, 2 * k] = np.interp(along, path.cum_m, path.x)
+            out[rows, 2 * k + 1] = np.interp(along, path.cum_m, path.y)
+    return out
 
 
 def _prepare_plan(paths: PathIndex, plan: pd.DataFrame) -> _Plan:
@@ -94,7 +116,18 @@ def _prepare_plan(paths: PathIndex, plan: pd.DataFrame) -> _Plan:
         lo, n = int(paths.pattern_first[pattern]), int(paths.pattern_count[pattern])
         rows = (trip >= 0) & (paths.trip_pattern[np.maximum(trip, 0)] == pattern)
         first_m[rows], last_m[rows] = paths.stop_dist_m[lo], paths.stop_dist_m[lo + n - 1]
-    return _Plan(trip, path, _seconds(plan["start_at"]), _seconds(plan["end_at"]), first_m, last_m)
+    blocks = plan["block_id"] if "block_id" in plan.columns else pd.Series(None, index=plan.index)
+    text = blocks.astype("string")
+    block, _ = pd.factorize(text.mask(text.str.strip() == ""))
+    return _Plan(
+        trip,
+        path,
+        _seconds(plan["start_at"]),
+        _seconds(plan["end_at"]),
+        first_m,
+        last_m,
+        block.astype(np.int64),
+    )
 
 
 def _seconds(at: pd.Series) -> FloatArray:
@@ -117,6 +150,8 @@ def _prepare_pings(pings: pd.DataFrame, origin: tuple[float, float]) -> _Pings:
     codes, names = pd.factorize(frame["vehicle_id"], sort=True)
     x, y = to_local_xy(frame["lat"].to_numpy(), frame["lon"].to_numpy(), origin)
     counts = np.bincount(codes, minlength=len(names))
+    same = np.r_[False, codes[1:] == codes[:-1]]
+    dx, dy = np.where(same, np.r_[0.0, np.diff(x)], 0.0), np.where(same, np.r_[0.0, np.diff(y)], 0.0)
     return _Pings(
         vehicle_ids=np.asarray(names, dtype=object),
         vehicle=codes.astype(np.int64),
@@ -124,6 +159,10 @@ def _prepare_pings(pings: pd.DataFrame, origin: tuple[float, float]) -> _Pings:
         x=x,
         y=y,
         t=frame["t"].to_numpy(dtype=float),
+        dx=dx,
+        dy=dy,
+        cell=cell_keys(x, y),
+        sector=move_sectors(dx, dy, _SURE_MOVE_M),
         trip_id=frame["trip_id"].to_numpy(dtype=object),
         start_time=frame["start_time"].to_numpy(dtype=object),
         t0=float(frame["t"].min()) if len(frame) else 0.0,
@@ -138,7 +177,13 @@ def _text(pings: pd.DataFrame, column: str) -> ObjectArray:
 
 
 def _score_pairs(
-    paths: PathIndex, day: _Plan, seen: _Pings, pairs: pd.DataFrame, plan: pd.DataFrame, rules: MatchRules
+    paths: PathIndex,
+    cells: pd.DataFrame,
+    day: _Plan,
+    seen: _Pings,
+    pairs: pd.DataFrame,
+    plan: pd.DataFrame,
+    rules: MatchRules,
 ) -> tuple[pd.DataFrame, CoveredStretches]:
     """Every candidate pair's evidence and score (row i: pairs row i), tracked path by path, and stretches."""
     pairs = pairs.reset_index(drop=True)
@@ -148,14 +193,17 @@ def _score_pairs(
     path_of = day.path[pairs["instance"].to_numpy(dtype=np.int64)]
     for path_id in np.unique(path_of):
         members = np.flatnonzero(path_of == path_id)
-        frame, owner, intervals = _score_path(paths, day, seen, pairs.iloc[members], named, rules)
+        admits = PathFilter(cells, int(path_id)).admits
+        frame, owner, intervals = _score_path(paths, day, seen, pairs.iloc[members], (named, admits), rules)
         frames.append(frame.set_axis(members))
         covered.append((members[owner], intervals))
-    scored = pd.concat(frames).sort_index() if frames else pd.DataFrame(columns=list(EVIDENCE_COLUMNS))
+    scored = (
+        pd.concat(frames).sort_index()
+        if frames
+        else pd.DataFrame(columns=[*EVIDENCE_COLUMNS, *_ACTIVE_COLUMNS, "elsewhere"])
+    )
     scored["vehicle"] = pairs["vehicle"].to_numpy(dtype=np.int64)
     scored["instance"] = pairs["instance"].to_numpy(dtype=np.int64)
-    trusted = (scored["id_share"] >= 0.5) & (scored["coverage"] >= rules.min_trusted_coverage)
-    scored["score"] = scored["fit"] * np.where(trusted, rules.trip_id_preference, 1.0)
     return scored, CoveredStretches.of(covered)
 
 
@@ -177,10 +225,15 @@ def _score_path(
     day: _Plan,
     seen: _Pings,
     pairs: pd.DataFrame,
-    named: Callable[[IntArray, IntArray], np.ndarray],
+    tests: tuple[Callable[[IntArray, IntArray], np.ndarray], Callable[[IntArray, IntArray], np.ndarray]],
     rules: MatchRules,
 ) -> tuple[pd.DataFrame, IntArray, FloatArray]:
-    """Scores of the pairs of one path (row k: pairs row k) and their covered stretches (local pair, m)."""
+    """Scores of the pairs of one path (row k: pairs row k) and their covered stretches (local pair, m).
+
+    `tests`: whether ping rows name given instances in their payload, and whether pings (cell, sector)
+    may lie on this path at all (the others are left out before tracking).
+    """
+    named, admits = tests
     vehicle = pairs["vehicle"].to_numpy(dtype=np.int64)
     instance = pairs["instance"].to_numpy(dtype=np.int64)
     lo = np.searchsorted(seen.key, seen.key_of(vehicle, day.start_s[instance] - rules.before_start_s))
@@ -188,34 +241,47 @@ def _score_path(
     count = hi - lo
     pair = np.repeat(np.arange(len(pairs)), count)
     rows = np.repeat(lo - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
+    distinct, back = np.unique(rows, return_inverse=True)
+    near = admits(seen.cell[distinct], seen.sector[distinct])[back]
+    pair, rows = pair[near], rows[near]
     sched = Schedules(day.start_s[instance], day.end_s[instance], day.first_m[instance], day.last_m[instance])
-    path = paths.path(int(day.path[instance[0]]))
-    tracks = track_pairs(pair, rows, (seen.x, seen.y, seen.t), path, sched, rules)
+    grid = NearbySegments.of(paths.path(int(day.path[instance[0]])))
+    tracks = track_pairs(pair, rows, (seen.x, seen.y, seen.t), (seen.dx, seen.dy), grid, sched, rules)
     hit = tracks.matched
     ping = rows[tracks.keep][hit]
     found = MatchedPings(
         tracks.pair[hit], tracks.along_m[hit], seen.t[ping], named(ping, instance[tracks.pair[hit]])
     )
     evidence = compute_evidence(found, sched, tracks.covered_m, rules.at_stop_m)
+    for k, column in enumerate(_ACTIVE_COLUMNS):
+        evidence[column] = tracks.active_s[:, k]
+    evidence["elsewhere"] = _seen_elsewhere(seen, vehicle, sched, tracks)
     return evidence, tracks.interval_pair, tracks.intervals
 
 
-def _assign(scored: pd.DataFrame) -> list[int]:
-    """Pairs taken greedily by score: a trip instance gets one vehicle, a vehicle one trip at a time."""
-    taken: set[int] = set()
-    busy: dict[int, list[tuple[float, float]]] = {}
-    chosen: list[int] = []
-    order = scored[scored["coverage"] > 0].sort_values("score", ascending=False, kind="stable")
-    for index, vehicle, instance, first_s, last_s in zip(
-        order.index, order["vehicle"], order["instance"], order["first_s"], order["last_s"], strict=True
-    ):
-        spans = busy.setdefault(int(vehicle), [])
-        if int(instance) in taken or any(lo < last_s and first_s < hi for lo, hi in spans):
-            continue
-        taken.add(int(instance))
-        spans.append((first_s, last_s))
-        chosen.append(int(index))
-    return chosen
+def _seen_elsewhere(seen: _Pings, vehicle: IntArray, sched: Schedules, tracks: Tracks) -> np.ndarray:
+    """Pairs that cover only a middle stretch of the path while their vehicle kept reporting before and
+    after: it was visibly elsewhere when it would have run the rest (a deadhead along another route, or
+    the shared part of another route's corridor), unlike a silent tracker, which leaves no pings.
+    """
+    n = len(vehicle)
+    lo, hi = np.full(n, np.inf), np.full(n, -np.inf)
+    np.minimum.at(lo, tracks.interval_pair, tracks.intervals[:, 0])
+    np.maximum.at(hi, tracks.interval_pair, tracks.intervals[:, 1])
+    middle = (lo > sched.first_m + _END_AWAY_M) & (hi < sched.last_m - _END_AWAY_M)
+    began, ended = tracks.active_s[:, 0], tracks.active_s[:, 3]
+    before = _pings_between(seen, vehicle, began - _AROUND_S, began - 1.0)
+    after = _pings_between(seen, vehicle, ended + 1.0, ended + _AROUND_S)
+    return np.asarray(middle & before & after, dtype=bool)
+
+
+def _pings_between(seen: _Pings, vehicle: IntArray, t0: FloatArray, t1: FloatArray) -> np.ndarray:
+    """Whether each vehicle has a ping in [t0, t1] (NaN bounds: no)."""
+    ok = np.isfinite(t0) & np.isfinite(t1)
+    t0, t1 = np.nan_to_num(t0), np.nan_to_num(t1)
+    first = np.searchsorted(seen.key, seen.key_of(vehicle, t0), side="left")
+    last = np.searchsorted(seen.key, seen.key_of(vehicle, t1), side="right")
+    return np.asarray(ok & (last > first), dtype=bool)
 
 
 def _report(
@@ -244,6 +310,7 @@ def _report(
             "stops_total": [len(s) for s in stops],
             "lost_distance_m": np.round(length * (1.0 - coverage), 1),
             "start_delay_s": chosen["start_delay_s"].to_numpy(dtype=float),
+            "lag_s": chosen["lag_s"].to_numpy(dtype=float),
             "_order": instance,
         }
     )

@@ -88,6 +88,36 @@ def find_candidates(
     return minutes[minutes >= _MIN_MINUTES].reset_index()[["vehicle", "instance"]]
 
 
+def cell_keys(x: FloatArray, y: FloatArray, cell_m: float = CELL_M) -> IntArray:
+    """The grid cell of each point (as `path_cells` keys them)."""
+    return np.asarray(
+        np.floor(x / cell_m).astype(np.int64) * _KEY + np.floor(y / cell_m).astype(np.int64), dtype=np.int64
+    )
+
+
+class PathFilter:
+    """Which pings may lie on one path going its way: in its cells, heading within 90 degrees of it there
+    (or standing, with no heading). Pings elsewhere, or driving the other way, cannot match it."""
+
+    def __init__(self, cells: pd.DataFrame, path: int) -> None:
+        mine = cells[cells["path"].to_numpy() == path]
+        cell, sector = mine["cell"].to_numpy(dtype=np.int64), mine["sector"].to_numpy(dtype=np.int64)
+        turns = np.arange(-2, 3)
+        self._headed = np.unique((cell[:, None] * _SECTORS + (sector[:, None] + turns) % _SECTORS).ravel())
+        self._cells = np.unique(cell)
+
+    def admits(self, cell: IntArray, sector: IntArray) -> np.ndarray:
+        """Whether each ping (its cell key and heading sector, -1 if standing) may match the path."""
+        standing = sector < 0
+        keys = cell * _SECTORS + np.maximum(sector, 0)
+        return np.where(standing, np.isin(cell, self._cells), np.isin(keys, self._headed))
+
+
+def move_sectors(dx: FloatArray, dy: FloatArray, min_move_m: float) -> IntArray:
+    """Heading sector of each move; -1 for moves under min_move_m (standing, or within the GPS noise)."""
+    return np.where(np.hypot(dx, dy) >= min_move_m, _sector(dx, dy), -1)
+
+
 def _sector(dx: FloatArray, dy: FloatArray) -> IntArray:
     """Heading sector (0.._SECTORS - 1) of each direction; -1 where there is no movement."""
     sector = np.floor((np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * _SECTORS).astype(np.int64) % _SECTORS

@@ -13,20 +13,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from transit.matching.projection import (
-    BACK_TOLERANCE_M,
-    FloatArray,
-    IntArray,
-    Path,
-    project_forward,
-    project_onto_path,
-)
+from transit.matching.projection import BACK_TOLERANCE_M, FloatArray, IntArray, NearbySegments, Path
 
 _STEP_BACK_M = 5.0  # a step this far backwards still counts as standing still (not as moving back)
 _EARLY_PACE = 0.75  # a vehicle may run its trip in this share of the scheduled time (after an early start)
 _LATE_PACE = 1.5  # or take this many times the scheduled time (after a start up to late_start_s late)
 _END_STEP_M = 200.0  # most path counted before the first matched ping and after the last
-_AHEAD_BINS_M = np.array([250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0])
+_MIN_MOVE_M = 40.0  # a move this long has a direction above the GPS noise
+_TIE_M = 10.0
+_LONG_GAP_S = 120.0
+_TERMINAL_M = 200.0  # on a loop or out-and-back, the earliest pass within this of the nearest wins
 _GROUP = 1e8  # metres (or seconds) that keep pairs apart in one running maximum
 
 
@@ -66,13 +62,15 @@ class Tracks:
     interval_pair: IntArray
     intervals: FloatArray  # k × 2 metres along, disjoint and sorted within each pair
     covered_m: FloatArray  # per pair
+    active_s: FloatArray  # per pair × 4: when the vehicle began, covered 5% and 95%, and ended its steps
 
 
 def track_pairs(
     pair: IntArray,
     rows: IntArray,
     xyt: tuple[FloatArray, FloatArray, FloatArray],
-    path: Path,
+    motion: tuple[FloatArray, FloatArray],
+    grid: NearbySegments,
     sched: Schedules,
     rules: MatchRules,
 ) -> Tracks:
@@ -80,39 +78,74 @@ def track_pairs(
 
     Each distinct ping is first projected once, freely (ties to the earlier pass); pings with a known
     progress are then projected again, forward of it, within what the vehicle could have driven since.
+    `motion` is each ping's move (metres east, north) since its vehicle's previous ping: a ping moving
+    against the path's direction where it lies (the other direction of an out-and-back street) never
+    matches.
     """
+    if rules.match_radius_m > grid.reach_m:
+        raise ValueError(f"match_radius_m must be at most {grid.reach_m} m (the grid's reach)")
     x, y, t = xyt
+    path = grid.path
     distinct, back = np.unique(rows, return_inverse=True)
-    free_along, free_offset = project_onto_path(x[distinct], y[distinct], path)
+    free_along, free_offset = grid.project(x[distinct], y[distinct])
     keep = _after_departure(pair, (x[rows], y[rows], t[rows]), path, sched, rules)
     pair, rows, back = pair[keep], rows[keep], back[keep]
     x, y, t = x[rows], y[rows], t[rows]
+    dx, dy = motion[0][rows], motion[1][rows]
     along, offset = free_along[back], free_offset[back]
     ok = (offset <= rules.match_radius_m) & _plausible(along, t, pair, sched, rules)
+    ok &= ~_against(dx, dy, along, path)
     bound, since_s = _progress_bound(along, t, pair, ok, rules)
     ahead = since_s * rules.max_speed_mps + rules.match_radius_m
     # The free projection stands wherever it already lies within the forward window (most pings).
     outside = (along < bound - BACK_TOLERANCE_M) | (along > bound + ahead)
     redo = np.flatnonzero(np.isfinite(since_s) & outside)
-    along[redo], offset[redo] = _project_binned(x[redo], y[redo], path, bound[redo], ahead[redo])
+    along[redo], offset[redo] = grid.project(
+        x[redo], y[redo], bound[redo] - BACK_TOLERANCE_M, bound[redo] + ahead[redo], tie_m=_TIE_M
+    )
     matched = (offset <= rules.match_radius_m) & _plausible(along, t, pair, sched, rules)
+    matched &= ~_against(dx, dy, along, path)
     owner, intervals = _intervals(pair[matched], along[matched], t[matched], sched, rules)
     covered = np.bincount(owner, intervals[:, 1] - intervals[:, 0], minlength=len(sched.start_s))
-    return Tracks(keep, pair, along, matched, owner, intervals, covered.astype(np.float64))
+    active = _active_span(pair[matched], along[matched], t[matched], len(sched.start_s), rules)
+    return Tracks(keep, pair, along, matched, owner, intervals, covered.astype(np.float64), active)
 
 
-def _project_binned(
-    x: FloatArray, y: FloatArray, path: Path, lower_m: FloatArray, ahead_m: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """project_forward in groups of similar look-ahead, so that a few wide windows do not widen them all."""
-    along, offset = np.zeros(len(x)), np.zeros(len(x))
-    edges = np.searchsorted(_AHEAD_BINS_M, np.minimum(ahead_m, path.length_m + 1.0))
-    for group in np.unique(edges):
-        rows = np.flatnonzero(edges == group)
-        along[rows], offset[rows] = project_forward(
-            x[rows], y[rows], path, lower_m[rows], max_ahead_m=ahead_m[rows]
-        )
-    return along, offset
+def _active_span(pair: IntArray, along: FloatArray, t: FloatArray, n: int, rules: MatchRules) -> FloatArray:
+    """Per pair: when its forward steps began, reached 5% and 95% of their total length, and ended (NaN: no
+    step). Unlike the first and last matched ping, a stray ping (a turn at the terminal, the street crossed
+    on the way to another trip) barely moves the middle two.
+    """
+    out = np.full((n, 4), np.nan)
+    step = np.r_[np.diff(along), 0.0]
+    ok = (
+        (np.r_[pair[1:] == pair[:-1], False]) & (step > 0) & (np.r_[np.diff(t), np.inf] <= rules.lost_after_s)
+    )
+    rows = np.flatnonzero(ok)
+    if len(rows) == 0:
+        return out
+    owner, length = pair[rows], step[rows]
+    total = np.bincount(owner, length, minlength=n)
+    lift = np.r_[0.0, np.cumsum(total)][owner]
+    reached = (np.cumsum(length) - lift) / total[owner]
+    for column, (share, end) in enumerate(((0.0, 0), (0.05, 0), (0.95, 1), (1.0, 1))):
+        at = np.full(n, len(rows))
+        hit = np.flatnonzero(reached >= share - 1e-9)
+        np.minimum.at(at, owner[hit], hit)
+        found = at < len(rows)
+        out[found, column] = t[rows[at[found]] + end]  # a step's start, or its end
+    return out
+
+
+def _against(dx: FloatArray, dy: FloatArray, along: FloatArray, path: Path) -> np.ndarray:
+    """Whether each move (dx, dy) of at least _MIN_MOVE_M runs more than 120 degrees off the path at along."""
+    if len(path.x) < 2:
+        return np.zeros(len(dx), dtype=bool)
+    seg = np.clip(np.searchsorted(path.cum_m, along, side="right") - 1, 0, len(path.x) - 2)
+    px, py = path.x[seg + 1] - path.x[seg], path.y[seg + 1] - path.y[seg]
+    moved, length = np.hypot(dx, dy), np.hypot(px, py)
+    cosine = np.divide(dx * px + dy * py, moved * length, out=np.zeros(len(dx)), where=moved * length > 0)
+    return np.asarray((moved >= _MIN_MOVE_M) & (cosine < -0.5), dtype=bool)
 
 
 def _after_departure(
@@ -128,15 +161,20 @@ def _after_departure(
     distance = np.hypot(x - x0[pair], y - y0[pair])
     row = np.arange(len(pair))
     n = len(sched.start_s)
-    near = (distance <= rules.match_radius_m) & (t <= sched.start_s[pair] + rules.late_start_s)
+    # Twice the match radius: a bus that turns at the terminal may pass its stop at a distance.
+    near = (distance <= 2 * rules.match_radius_m) & (t <= sched.start_s[pair] + rules.late_start_s)
     first_near = np.full(n, len(pair))
     np.minimum.at(first_near, pair[near], row[near])
-    gone = (distance > 2 * rules.match_radius_m) & (row > first_near[pair])
+    gone = (distance > 4 * rules.match_radius_m) & (row > first_near[pair])
     leaving = np.full(n, len(pair))
     np.minimum.at(leaving, pair[gone], row[gone])
     stay = near & (row < leaving[pair])
+    # Leaving: the last ping of the stay about as near the stop as the stay came (not its 120 m edge).
+    closest = np.full(n, np.inf)
+    np.minimum.at(closest, pair[stay], distance[stay])
+    there = stay & (distance <= np.maximum(rules.match_radius_m, closest[pair] + rules.match_radius_m / 2))
     departure = np.full(n, -1)
-    np.maximum.at(departure, pair[stay], row[stay])
+    np.maximum.at(departure, pair[there], row[there])
     return np.flatnonzero(row >= departure[pair])
 
 
@@ -180,6 +218,10 @@ def _intervals(
     """
     lo, hi, dt_s = along[:-1], along[1:], np.diff(t)
     possible = hi - lo <= dt_s * rules.max_speed_mps + 2 * rules.match_radius_m
+    # A bus that vanished on the way and reappears at the last stop may have gone another way (a short
+    # turn, back via the depot): a long silence is not bridged into the terminal.
+    owner_last = sched.last_m[pair[1:]]
+    possible &= ~((dt_s > _LONG_GAP_S) & (hi >= owner_last - _TERMINAL_M) & (lo < owner_last - _TERMINAL_M))
     keep = np.flatnonzero((pair[1:] == pair[:-1]) & (dt_s <= rules.lost_after_s) & (hi >= lo) & possible)
     owner, lo, hi = pair[keep], lo[keep].copy(), hi[keep].copy()
     if len(owner):

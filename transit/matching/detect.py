@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from transit.gtfs.dayplan import ScheduleTables
 from transit.matching.assign import match_day
-from transit.matching.health import fleet_reporting_share, service_up_share
+from transit.matching.health import START_SHIFTS_S, blind_shares, fleet_dark_timeline
 from transit.matching.paths import build_paths
 from transit.matching.verdicts import SUMMARY_COLUMNS, VerdictRules, decide, summarise_carriers
 
@@ -46,12 +47,11 @@ def detect_day(
     """Every trip instance of `plan` with its verdict, from `pings` (PING_FIELDS columns, any order)."""
     service_date = dt.date.fromisoformat(str(plan["service_date"].iloc[0])) if len(plan) else dt.date.min
     evidence = match_day(build_paths(feed), plan, pings, use_trip_ids=use_trip_ids)
+    service_blind, fleet_blind = _blind(plan, pings, evidence, rules)
     keys = plan[KEY]
-    service_up = keys.assign(service_up_share=service_up_share(plan, pings["timestamp"]))
-    shares = fleet_reporting_share(plan, pings, vehicle_carriers(plan, evidence, pings))
+    service_up = keys.assign(service_up_share=1.0 - service_blind)
     fleet = keys.assign(
-        fleet_reporting_share=shares.min(axis=1),  # the trip's worst moment
-        fleet_dark_share=(shares < rules.min_fleet_reporting_share).mean(axis=1),
+        fleet_reporting_share=np.where(fleet_blind > 0, 0.0, 1.0), fleet_dark_share=fleet_blind
     )
     # In batch every trip of the day is final: judge as of the end of the last one plus the grace.
     as_of = (plan["end_at"].max() if len(plan) else pd.Timestamp(dt.datetime.min, tz="UTC")) + pd.Timedelta(
@@ -60,6 +60,31 @@ def detect_day(
     verdicts = decide(plan, evidence, service_up, fleet, as_of.to_pydatetime(), rules)
     trips = verdicts[[c for c in TRIP_COLUMNS if c in verdicts.columns]]
     return Detection(service_date, trips, summarise_carriers(verdicts)[list(CARRIER_COLUMNS)])
+
+
+def _blind(
+    plan: pd.DataFrame, pings: pd.DataFrame, evidence: pd.DataFrame, rules: VerdictRules
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per trip, the share the service could not see (its own gaps) and the carrier's dark share.
+
+    A trip that was seen is judged over the time it ran (its lag behind the schedule); one never seen could
+    have run at any start within the start window, so it takes the worst of those starts: an outage or a
+    dark fleet just after its scheduled start may hide a late bus, and then "missed" is not supported.
+    """
+    dark = fleet_dark_timeline(
+        plan, pings, vehicle_carriers(plan, evidence, pings), rules.min_fleet_reporting_share
+    )
+    lag = plan[KEY].merge(evidence[KEY + ["lag_s"]], on=KEY, how="left")["lag_s"].to_numpy(dtype=float)
+    seen = np.isfinite(lag)
+    shift = np.clip(np.nan_to_num(lag), -rules.start_window_early_seconds, rules.start_window_late_seconds)
+    service, fleet = blind_shares(plan, pings["timestamp"], dark, np.where(seen, shift, 0.0))
+    for start in START_SHIFTS_S:
+        other_service, other_fleet = blind_shares(
+            plan, pings["timestamp"], dark, np.full(len(plan), float(start))
+        )
+        service = np.where(seen, service, np.maximum(service, other_service))
+        fleet = np.where(seen, fleet, np.maximum(fleet, other_fleet))
+    return service, fleet
 
 
 def vehicle_carriers(plan: pd.DataFrame, evidence: pd.DataFrame, pings: pd.DataFrame) -> pd.Series:

@@ -13,7 +13,7 @@ import pandas as pd
 from transit.matching.coverage import Schedules
 from transit.matching.projection import FloatArray, IntArray
 
-EVIDENCE_COLUMNS = ("coverage", "first_s", "last_s", "fit", "id_share", "start_delay_s")
+EVIDENCE_COLUMNS = ("coverage", "first_s", "last_s", "fit", "lag_s", "id_share", "start_delay_s")
 _DELAY_SCALE_S = 600.0  # a median lag of this much behind (or ahead of) the schedule halves the timing fit
 
 
@@ -51,7 +51,8 @@ class CoveredStretches:
 def compute_evidence(
     found: MatchedPings, sched: Schedules, covered_m: FloatArray, at_stop_m: float
 ) -> pd.DataFrame:
-    """Per pair (EVIDENCE_COLUMNS): coverage, run span, timing fit, payload id share, start delay (s)."""
+    """Per pair (EVIDENCE_COLUMNS): coverage, run span, timing fit and median lag behind the schedule (s),
+    payload id share, start delay (s)."""
     n = len(sched.start_s)
     count = np.bincount(found.pair, minlength=n)
     span = sched.last_m - sched.first_m
@@ -68,6 +69,7 @@ def compute_evidence(
             "first_s": first_s,
             "last_s": last_s,
             "fit": fit,
+            "lag_s": delay,
             "id_share": np.bincount(p, found.named.astype(float), minlength=n) / np.maximum(count, 1),
             "start_delay_s": _start_delay_s(found, sched, at_stop_m, n),
         }

@@ -15,7 +15,7 @@ import pandas as pd
 from transit.errors import BadParameter
 
 SERVICE_GAP = pd.Timedelta(minutes=10)  # no ping from anyone for this long, while buses were due: a gap
-REPORTING_WINDOW = pd.Timedelta(minutes=10)  # a vehicle "reports" at t with a ping within t ± this
+REPORTING_WINDOW = pd.Timedelta(minutes=2)  # a vehicle "reports" at t with a ping within t ± this
 
 
 def _ns(instants: pd.Series) -> np.ndarray:
@@ -66,50 +66,86 @@ def service_up_share(plan: pd.DataFrame, stamps: pd.Series, gap: pd.Timedelta = 
     return np.asarray(np.clip(1.0 - down / duration, 0.0, 1.0))
 
 
-def fleet_reporting_share(
+MINUTE_NS = 60 * 10**9
+START_SHIFTS_S = np.arange(0, 1201, 150)  # late starts DESIGN 5's start window allows (to +20 min), in steps
+
+
+def fleet_dark_timeline(
     plan: pd.DataFrame,
     pings: pd.DataFrame,
     vehicle_carrier: pd.Series,
+    min_share: float,
     window: pd.Timedelta = REPORTING_WINDOW,
-    samples: int = 5,
-) -> np.ndarray:
-    """The carrier's reporting share at `samples` moments across each trip: shape (trips, samples).
-
-    The share at a moment: the carrier's vehicles (`vehicle_carrier`: vehicle_id → carrier_id, from the trips
-    they ran or their payload) with a ping within ± `window`, over the carrier's trip instances running then
-    (one vehicle each), capped at 1. Callers take the lowest (the trip's worst moment) and the share of
-    moments below a threshold (how much of the trip was dark).
+) -> tuple[int, dict[object, np.ndarray]]:
+    """Per carrier, minute by minute, whether its fleet was dark: under `min_share` of the vehicles its
+    running trips needed had a ping within ± `window`. Returns the first minute (ns) and per carrier the
+    cumulative count of dark minutes (length minutes + 1), so any span's dark share is one subtraction.
     """
-    start, end = _ns(plan["start_at"]), _ns(plan["end_at"])
-    fractions = np.linspace(0.0, 1.0, samples)
-    moments = start[:, None] + ((end - start)[:, None] * fractions[None, :]).astype(np.int64)
-    share = np.ones((len(plan), samples), dtype=np.float64)
+    times = [_ns(plan["start_at"]), _ns(plan["end_at"]) + 2 * START_SHIFTS_S.max() * 10**9]
+    stamps = _ns(pings["timestamp"]) if len(pings) else np.zeros(0, dtype=np.int64)
+    low = min(int(times[0].min()) - 2 * 3600 * 10**9, int(stamps.min()) if len(stamps) else 0)
+    low = low // MINUTE_NS * MINUTE_NS
+    minutes = int((max(int(times[1].max()), int(stamps.max()) if len(stamps) else 0) - low) // MINUTE_NS) + 2
+    reach = int(window.value // MINUTE_NS)
     carriers = plan["carrier_id"].to_numpy()
+    owner = pings["vehicle_id"].astype(object).map(vehicle_carrier).to_numpy()
+    minute_of = (stamps - low) // MINUTE_NS
+    out: dict[object, np.ndarray] = {}
     for carrier in pd.unique(carriers):
+        rows = carriers == carrier
+        start = (_ns(plan["start_at"])[rows] - low) // MINUTE_NS
+        end = (_ns(plan["end_at"])[rows] - low) // MINUTE_NS
+        needed = np.cumsum(np.bincount(start, minlength=minutes + 1)[: minutes + 1]) - np.cumsum(
+            np.bincount(end, minlength=minutes + 1)[: minutes + 1]
+        )
+        mine = owner == carrier
+        seen = pd.DataFrame(
+            {"v": pings["vehicle_id"].to_numpy()[mine], "m": minute_of[mine]}
+        ).drop_duplicates()
+        reporting = _distinct_within(seen, reach, minutes + 1)
+        # With nothing scheduled it still needs one vehicle: a late trip may run then.
+        dark = reporting < min_share * np.maximum(needed, 1)
+        out[carrier] = np.r_[0, np.cumsum(dark)]
+    return low, out
+
+
+def _distinct_within(seen: pd.DataFrame, reach: int, minutes: int) -> np.ndarray:
+    """Per minute, how many vehicles had a ping-minute within ± reach (seen: distinct vehicle, minute)."""
+    counts = np.zeros(minutes + 1, dtype=np.int64)
+    if seen.empty:
+        return counts[:minutes]
+    seen = seen.sort_values(["v", "m"])
+    v, m = seen["v"].to_numpy(), seen["m"].to_numpy(dtype=np.int64)
+    # Each vehicle covers [m - reach, m + reach] around each ping-minute; merge overlaps per vehicle.
+    lo, hi = np.maximum(m - reach, 0), np.minimum(m + reach + 1, minutes)
+    fresh = np.r_[True, (v[1:] != v[:-1]) | (lo[1:] > hi[:-1])]
+    starts = lo[fresh]
+    ends = np.maximum.reduceat(hi, np.flatnonzero(fresh))
+    np.add.at(counts, starts, 1)
+    np.add.at(counts, ends, -1)
+    return np.cumsum(counts)[:minutes]
+
+
+def blind_shares(
+    plan: pd.DataFrame,
+    stamps: pd.Series,
+    dark: tuple[int, dict[object, np.ndarray]],
+    shift_s: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Service and fleet blind shares of each trip as if it started `shift_s` seconds late (per trip)."""
+    shifted = plan[["start_at", "end_at", "carrier_id"]].copy()
+    delta = pd.to_timedelta(shift_s, unit="s")
+    shifted["start_at"] = shifted["start_at"] + delta
+    shifted["end_at"] = shifted["end_at"] + delta
+    service = 1.0 - service_up_share(shifted, stamps)
+    low, cumulative = dark
+    start = np.maximum((_ns(shifted["start_at"]) - low) // MINUTE_NS, 0)
+    end = np.maximum((_ns(shifted["end_at"]) - low) // MINUTE_NS, start + 1)
+    fleet = np.zeros(len(plan))
+    carriers = plan["carrier_id"].to_numpy()
+    for carrier, counts in cumulative.items():
         rows = np.flatnonzero(carriers == carrier)
-        at = moments[rows].ravel()
-        needed = _running_at(plan.iloc[rows], at)
-        vehicles = vehicle_carrier.index[vehicle_carrier.to_numpy() == carrier]
-        reporting = _reporting_at(pings[pings["vehicle_id"].isin(vehicles)], at, window)
-        share[rows] = np.minimum(1.0, reporting / np.maximum(needed, 1)).reshape(len(rows), samples)
-    return share
-
-
-def _running_at(plan: pd.DataFrame, moments: np.ndarray) -> np.ndarray:
-    starts, ends = np.sort(_ns(plan["start_at"])), np.sort(_ns(plan["end_at"]))
-    return np.asarray(
-        np.searchsorted(starts, moments, side="right") - np.searchsorted(ends, moments, side="left")
-    )
-
-
-def _reporting_at(pings: pd.DataFrame, moments: np.ndarray, window: pd.Timedelta) -> np.ndarray:
-    """Distinct vehicles with a ping within ± window of each moment."""
-    if pings.empty:
-        return np.zeros(len(moments), dtype=np.int64)
-    counts = np.zeros(len(moments), dtype=np.int64)
-    for _vehicle, times in pings.groupby("vehicle_id", observed=True)["timestamp"]:
-        stamps = np.sort(_ns(times))
-        low = np.searchsorted(stamps, moments - window.value, side="left")
-        high = np.searchsorted(stamps, moments + window.value, side="right")
-        counts += high > low
-    return counts
+        hi = np.minimum(end[rows], len(counts) - 1)
+        lo = np.minimum(start[rows], hi)
+        fleet[rows] = (counts[hi] - counts[lo]) / np.maximum(end[rows] - start[rows], 1)
+    return service, fleet

@@ -153,3 +153,115 @@ def _segment_projections(
     t = np.clip(t, t_lo, np.maximum(t_lo, t_hi))
     offset = np.hypot(rel_x - t * dx, rel_y - t * dy)
     return start_m + t * span_m, offset
+
+
+_CELL_KEY = np.int64(1 << 31)
+
+
+@dataclass(frozen=True, slots=True)
+class NearbySegments:
+    """A grid over one path: for every cell of `cell_m` metres, the segments that pass within reach of it.
+
+    Segments are sampled every cell_m / 2 and mark their cells and the 8 neighbours, so every point within
+    `reach_m` (= 3/4 of a cell) of a segment finds it in its own cell. Cells are keys (sorted), each with its
+    segment ids seg[start[k]:start[k + 1]] in increasing order.
+    """
+
+    path: Path
+    cell_m: float
+    keys: IntArray
+    start: IntArray
+    seg: IntArray
+
+    @property
+    def reach_m(self) -> float:
+        """Points this near the path are projected exactly; farther ones may find no segment."""
+        return 0.75 * self.cell_m
+
+    @classmethod
+    def of(cls, path: Path, cell_m: float = 100.0) -> NearbySegments:
+        """The grid of `path`."""
+        vx, vy, _ = _two_vertices_at_least(path)
+        dx, dy = np.diff(vx), np.diff(vy)
+        parts = np.maximum(1, np.ceil(np.hypot(dx, dy) / (cell_m / 2))).astype(np.int64) + 1
+        owner = np.repeat(np.arange(len(dx)), parts)
+        frac = (np.arange(parts.sum()) - np.repeat(np.cumsum(parts) - parts, parts)) / np.repeat(
+            parts - 1, parts
+        )
+        cx = np.floor((vx[owner] + frac * dx[owner]) / cell_m).astype(np.int64)
+        cy = np.floor((vy[owner] + frac * dy[owner]) / cell_m).astype(np.int64)
+        shifts = np.array([(sx, sy) for sx in (-1, 0, 1) for sy in (-1, 0, 1)], dtype=np.int64)
+        keys = ((cx[:, None] + shifts[:, 0]) * _CELL_KEY + (cy[:, None] + shifts[:, 1])).ravel()
+        seg = np.repeat(owner, len(shifts))
+        order = np.lexsort((seg, keys))
+        keys, seg = keys[order], seg[order]
+        fresh = np.r_[True, (keys[1:] != keys[:-1]) | (seg[1:] != seg[:-1])]
+        keys, seg = keys[fresh], seg[fresh]
+        heads = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        return cls(path, cell_m, keys[heads], np.r_[heads, len(keys)].astype(np.int64), seg)
+
+    def project(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        lo_m: FloatArray | float = -np.inf,
+        hi_m: FloatArray | float = np.inf,
+        tie_m: float = 0.0,
+    ) -> tuple[FloatArray, FloatArray]:
+        """Along and offset of each point's projection with along in [lo_m, hi_m], among nearby segments.
+
+        Exact (as `project_forward` with the same window and tie) for points within `reach_m` of the
+        window's part of the path; a point with no segment near gets along 0 and offset inf.
+        """
+        n = len(x)
+        lo = np.broadcast_to(np.asarray(lo_m, dtype=np.float64), (n,))
+        hi = np.broadcast_to(np.asarray(hi_m, dtype=np.float64), (n,))
+        along, offset = np.zeros(n), np.full(n, np.inf)
+        if n == 0 or len(self.keys) == 0:
+            return along, offset
+        key = np.floor(x / self.cell_m).astype(np.int64) * _CELL_KEY + np.floor(y / self.cell_m).astype(
+            np.int64
+        )
+        at = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+        hit = self.keys[at] == key
+        count = np.where(hit, self.start[at + 1] - self.start[at], 0)
+        ends = np.cumsum(count)
+        step = max(1, _CHUNK_CELLS // max(1, int(count.max())))
+        for first in range(0, n, step):
+            part = np.arange(first, min(n, first + step))
+            along[part], offset[part] = self._project_rows(
+                x, y, part, (lo, hi), (self.start[at[part]], count[part], ends[part]), tie_m
+            )
+        return along, offset
+
+    def _project_rows(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        part: IntArray,
+        window: tuple[FloatArray, FloatArray],
+        ragged: tuple[IntArray, IntArray, IntArray],
+        tie_m: float,
+    ) -> tuple[FloatArray, FloatArray]:
+        first, count, _ = ragged
+        along, offset = np.zeros(len(part)), np.full(len(part), np.inf)
+        total = int(count.sum())
+        if total == 0:
+            return along, offset
+        point = np.repeat(np.arange(len(part)), count)
+        seg = self.seg[np.repeat(first - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(total)]
+        vx, vy, cum = _two_vertices_at_least(self.path)
+        lo_m, hi_m = window[0][part][point], window[1][part][point]
+        inside = (cum[seg + 1] >= lo_m) & (cum[seg] <= hi_m)
+        point, seg, lo_m, hi_m = point[inside], seg[inside], lo_m[inside], hi_m[inside]
+        if len(point) == 0:
+            return along, offset
+        rows = part[point]
+        a_m, off = _segment_projections(x[rows], y[rows], (vx, vy, cum), seg[:, None], (lo_m, hi_m))
+        a_m, off = a_m[:, 0], off[:, 0]
+        best = np.full(len(part), np.inf)
+        np.minimum.at(best, point, off)
+        near = np.flatnonzero(off <= best[point] + tie_m)  # rows sorted by point then segment
+        heads = near[np.r_[True, point[near][1:] != point[near][:-1]]]
+        along[point[heads]], offset[point[heads]] = a_m[heads], off[heads]
+        return along, offset

@@ -113,6 +113,13 @@ def judge(inputs: TruthInputs, templates: Templates, faults: Faults, interval_s:
     seen_blind = np.where(in_window, union_length(blind.clipped(lo, hi) + lost, n) - lost_m, 0.0)
     blind_m = union_length(blind, n)
     seen = np.where(in_window, coverage, 0.0)
+    # Nothing seen of it: a bus may have run it at any start in the window, hidden by what was blind then.
+    for shift in np.arange(0.0, START_WINDOW_LATE_S + 1, 150.0):
+        maybe = _Images(templates, x.template, x.scheduled_s + shift)
+        hidden = per_row(*maybe.of(faults.outage, has_outage)) + per_row(
+            *maybe.of(faults.dark_window, x.dark)
+        )
+        blind_m = np.where(seen > 0, blind_m, np.maximum(blind_m, union_length(hidden, n)))
     verdict, reason = _verdicts(seen, seen + (blind_m - seen_blind) / length, outage, x)
     span = (x.start_s, x.start_s + templates.duration_s()[x.template])
     return Judged(

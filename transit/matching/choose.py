@@ -1,0 +1,187 @@
+"""Which vehicle ran which trip instance: candidate pairs grouped into runs, runs matched to instances.
+
+A bus running one trip at 10-minute headways also fits the instances just before and after it, so the
+candidate pairs of one vehicle on one path whose spans overlap are one physical *run* seen against several
+instances. A run that mostly overlaps in time a better run of the same vehicle on another path (the shared
+part of two routes' corridor) is not a run of its own. Then, path by path, runs and instances are matched
+one to one (an optimal assignment, `scipy.optimize.linear_sum_assignment`) maximising
+
+    coverage - delay_weight * (lag / delay_scale)^2 + trip_id_bonus * id_share + block_bonus * same_block
+
+where lag is how far the run is behind the instance's schedule (median over its pings), id_share the share
+of its pings whose payload names the instance, and same_block whether the instance belongs to a block the
+vehicle runs. A pair scoring under 0 is left out. Blocks are learnt from a first assignment without them:
+a vehicle runs a block when that block holds at least `min_block_runs` of its trips and `min_block_share`
+of them. A late bus then keeps its own trip rather than the next one of another block, as real trackers,
+which label a bus by its block, report it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+
+from transit.matching.projection import FloatArray, IntArray
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceRules:
+    """Weights of the run-to-instance assignment (module docstring)."""
+
+    earliest_lag_s: float = -600.0  # DESIGN 5's start window opens 10 minutes early
+    min_coverage: float = 0.2  # below it a pair cannot change a verdict (missed either way), only tip others
+    delay_scale_s: float = 1200.0
+    delay_weight: float = 0.5
+    trip_id_bonus: float = 0.3
+    block_bonus: float = 0.5
+    min_block_runs: int = 2
+    min_block_share: float = 0.25
+    overlap_share: float = 0.5
+    layover_s: float = 900.0
+    layover_m: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Instances:
+    """Per trip instance: its path and block (codes, -1 for none), and where its first and last stops lie
+    (x0, y0, x1, y1 in local metres)."""
+
+    path: IntArray
+    block: IntArray
+    terminals: FloatArray
+
+
+def choose_pairs(
+    scored: pd.DataFrame,
+    instances: Instances,
+    *,
+    use_trip_ids: bool = True,
+    rules: ChoiceRules = ChoiceRules(),  # noqa: B008 (frozen)
+) -> IntArray:
+    """Index labels of the chosen rows of `scored` (one per trip instance at most, one per run at most).
+
+    `scored`: one row per candidate pair with vehicle, instance, coverage, first_s, last_s, lag_s and
+    id_share.
+    """
+    eligible = (scored["coverage"] >= rules.min_coverage) & scored["core_from_s"].notna()
+    eligible &= ~(scored["lag_s"] < rules.earliest_lag_s)  # a bus this far ahead runs another trip
+    eligible &= ~scored["elsewhere"].astype(bool)  # it was seen elsewhere, not running this trip
+    pairs = scored[eligible].copy()
+    if pairs.empty:
+        return np.zeros(0, dtype=np.int64)
+    instance = pairs["instance"].to_numpy(dtype=np.int64)
+    pairs["path"] = instances.path[instance]
+    pairs["block"] = instances.block[instance]
+    for k, column in enumerate(("x0", "y0", "x1", "y1")):
+        pairs[column] = instances.terminals[instance, k]
+    lag = pairs["lag_s"].astype(float).fillna(rules.delay_scale_s * 4).to_numpy()
+    pairs["base"] = pairs["coverage"] - rules.delay_weight * (lag / rules.delay_scale_s) ** 2
+    if use_trip_ids:
+        pairs["base"] += rules.trip_id_bonus * pairs["id_share"]
+    pairs["run"] = _runs(pairs)
+    chosen = _assign(pairs[pairs["run"].isin(_kept_runs(pairs, rules))], pairs["base"])
+    # Again, now that the blocks are known: a vehicle's block also decides which of two runs is its own.
+    blocks = _vehicle_blocks(pairs.loc[chosen], rules)
+    same = pd.MultiIndex.from_arrays([pairs["vehicle"], pairs["block"]]).isin(blocks)
+    pairs["base"] += rules.block_bonus * same
+    return np.asarray(
+        _assign(pairs[pairs["run"].isin(_kept_runs(pairs, rules))], pairs["base"]), dtype=np.int64
+    )
+
+
+def _runs(pairs: pd.DataFrame) -> IntArray:
+    """A run id per pair: pairs of one vehicle and path whose matched pings mostly overlap in time share it.
+
+    Pairs by when their matched pings start; a pair opens a new run unless the run so far reaches over at
+    least half of its own span (pairs of one bus against neighbouring instances see nearly the same pings).
+    """
+    ordered = pairs.sort_values(["vehicle", "path", "core_from_s"], kind="stable")
+    vehicle, path = ordered["vehicle"].to_numpy(), ordered["path"].to_numpy()
+    t0, t1 = ordered["core_from_s"].to_numpy(dtype=float), ordered["core_to_s"].to_numpy(dtype=float)
+    same = np.r_[False, (vehicle[1:] == vehicle[:-1]) & (path[1:] == path[:-1])]
+    group = np.cumsum(~same)
+    reach = pd.Series(t1).groupby(group).cummax().to_numpy()
+    before = np.r_[-np.inf, reach[:-1]]
+    fresh = ~same | (before - t0 < 0.5 * np.maximum(t1 - t0, 1.0))
+    run = pd.Series(np.cumsum(fresh), index=ordered.index)
+    return np.asarray(run.reindex(pairs.index).to_numpy(), dtype=np.int64)
+
+
+def _kept_runs(pairs: pd.DataFrame, rules: ChoiceRules) -> IntArray:
+    """Runs not mostly at the same time as a better run of the same vehicle (on another path).
+
+    A run's core is when its best pair covered the middle 90% of its distance. A kept run claims the time
+    from its departure from the first stop to its arrival at the last, within its first and last step;
+    a stand at a terminal between two claims is claimed too. A run goes when claims of better runs cover
+    more than `overlap_share` of its core: the shared end of one trip, the layover and the shared start of
+    the next can look like a run of a third route.
+    """
+    best = pairs.sort_values("base", ascending=False, kind="stable").drop_duplicates("run")
+    spans = ["core_from_s", "core_to_s", "active_from_s", "active_to_s", "first_s", "last_s"]
+    runs = best.set_index("run")[["vehicle", "base", *spans, "x0", "y0", "x1", "y1"]]
+    runs = runs.sort_values(["vehicle", "base"], ascending=[True, False], kind="stable")
+    claim_from = np.fmax(runs["first_s"], runs["active_from_s"]).clip(upper=runs["core_from_s"])
+    claim_to = np.fmin(runs["last_s"], runs["active_to_s"]).clip(lower=runs["core_to_s"])
+    runs = runs.assign(claim_from=claim_from, claim_to=claim_to)
+    kept: list[int] = []
+    for _vehicle, group in runs.groupby("vehicle", sort=False):
+        t0, t1 = group["core_from_s"].to_numpy(), group["core_to_s"].to_numpy()
+        c0, c1 = group["claim_from"].to_numpy(), group["claim_to"].to_numpy()
+        ends = group[["x0", "y0", "x1", "y1"]].to_numpy()
+        keep = np.zeros(len(group), dtype=bool)
+        for k in range(len(group)):
+            lo, hi = _bridged(c0[keep], c1[keep], ends[keep], rules)
+            overlap = np.clip(np.minimum(hi, t1[k]) - np.maximum(lo, t0[k]), 0.0, None)
+            keep[k] = overlap.sum() <= rules.overlap_share * max(t1[k] - t0[k], 1.0)
+        kept.extend(group.index[keep])
+    return np.asarray(kept, dtype=np.int64)
+
+
+def _bridged(
+    lo: FloatArray, hi: FloatArray, ends: FloatArray, rules: ChoiceRules
+) -> tuple[FloatArray, FloatArray]:
+    """The union of claims [lo, hi], with a layover between two claims filled: under `layover_s`, from the
+    last stop of one to a first stop of the next within `layover_m` (the vehicle stood at a terminal)."""
+    if len(lo) == 0:
+        return lo, hi
+    order = np.argsort(lo)
+    lo, hi, ends = lo[order], hi[order], ends[order]
+    gap = lo[1:] - hi[:-1]
+    apart = np.hypot(ends[1:, 0] - ends[:-1, 2], ends[1:, 1] - ends[:-1, 3])
+    stood = (gap <= rules.layover_s) & (apart <= rules.layover_m)
+    fresh = np.r_[True, (gap > 0) & ~stood]
+    starts = np.flatnonzero(fresh)
+    return lo[starts], np.maximum.reduceat(hi, starts)
+
+
+def _assign(pairs: pd.DataFrame, score: pd.Series) -> pd.Index:
+    """Per path, the one-to-one matching of runs and instances of greatest total score (only scores > 0)."""
+    chosen: list[pd.Index] = []
+    frame = pairs[["path", "run", "instance"]].assign(score=score.reindex(pairs.index))
+    # Per run and instance only the best of its pairs (a run meets an instance once).
+    frame = frame.sort_values("score", ascending=False, kind="stable")
+    frame = frame[~frame.duplicated(["run", "instance"])]
+    for _path, group in frame[frame["score"] > 0].groupby("path", sort=False):
+        runs, run_code = np.unique(group["run"].to_numpy(), return_inverse=True)
+        instances, instance_code = np.unique(group["instance"].to_numpy(), return_inverse=True)
+        matrix = np.full((len(runs), len(instances) + len(runs)), -1.0)
+        matrix[run_code, instance_code] = group["score"].to_numpy()
+        matrix[np.arange(len(runs)), len(instances) + np.arange(len(runs))] = 0.0  # left unassigned
+        rows, cols = linear_sum_assignment(matrix, maximize=True)
+        taken = cols < len(instances)
+        lookup = pd.Series(group.index, index=pd.MultiIndex.from_arrays([run_code, instance_code]))
+        chosen.append(pd.Index(lookup.loc[list(zip(rows[taken], cols[taken], strict=True))].to_numpy()))
+    return chosen[0].append(chosen[1:]) if chosen else pd.Index([], dtype=np.int64)
+
+
+def _vehicle_blocks(chosen: pd.DataFrame, rules: ChoiceRules) -> pd.MultiIndex:
+    """(vehicle, block) pairs where the block holds enough of the vehicle's chosen trips."""
+    counts = chosen.groupby(["vehicle", "block"]).size()
+    total = chosen.groupby("vehicle").size()
+    share = counts / total.reindex(counts.index.get_level_values("vehicle")).to_numpy()
+    enough = (counts >= rules.min_block_runs) & (share >= rules.min_block_share)
+    found = counts[enough & (counts.index.get_level_values("block") >= 0)]
+    return pd.MultiIndex.from_tuples(list(found.index), names=["vehicle", "block"])
