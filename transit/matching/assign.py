@@ -8,7 +8,7 @@ timing fit, a payload trip_id that names the instance counting a little extra wh
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -72,7 +72,7 @@ class _Plan:
     end_s: FloatArray
     first_m: FloatArray
     last_m: FloatArray
-    block: IntArray  # code of the instance's block_id, -1 for none
+    block: IntArray  # code of the instance's duty (`_duty`: block, else route), -1 for none
 
 
 def match_day(
@@ -108,6 +108,19 @@ def _terminals(paths: PathIndex, day: _Plan) -> FloatArray:
     return out
 
 
+def _duty(plan: pd.DataFrame) -> pd.Series:
+    """What one vehicle keeps to through the day: the instance's block, else its route (a feed without
+    blocks, or frequency-based trips); null where neither is known."""
+
+    def text(column: str) -> pd.Series:
+        if column not in plan.columns:
+            return pd.Series(pd.NA, index=plan.index, dtype="string")
+        values = plan[column].astype("string").str.strip()
+        return values.mask(values == "")
+
+    return ("block:" + text("block_id")).fillna("route:" + text("route_id"))
+
+
 def _prepare_plan(paths: PathIndex, plan: pd.DataFrame) -> _Plan:
     trip = paths.trip_positions(plan["trip_id"].astype(str).to_numpy(dtype=object))
     path = np.where(trip >= 0, paths.trip_path[np.maximum(trip, 0)], -1).astype(np.int64)
@@ -116,9 +129,7 @@ def _prepare_plan(paths: PathIndex, plan: pd.DataFrame) -> _Plan:
         lo, n = int(paths.pattern_first[pattern]), int(paths.pattern_count[pattern])
         rows = (trip >= 0) & (paths.trip_pattern[np.maximum(trip, 0)] == pattern)
         first_m[rows], last_m[rows] = paths.stop_dist_m[lo], paths.stop_dist_m[lo + n - 1]
-    blocks = plan["block_id"] if "block_id" in plan.columns else pd.Series(None, index=plan.index)
-    text = blocks.astype("string")
-    block, _ = pd.factorize(text.mask(text.str.strip() == ""))
+    block, _ = pd.factorize(_duty(plan))
     return _Plan(
         trip,
         path,
@@ -245,7 +256,10 @@ def _score_path(
     near = admits(seen.cell[distinct], seen.sector[distinct])[back]
     pair, rows = pair[near], rows[near]
     sched = Schedules(day.start_s[instance], day.end_s[instance], day.first_m[instance], day.last_m[instance])
-    grid = NearbySegments.of(paths.path(int(day.path[instance[0]])))
+    path_id = int(day.path[instance[0]])
+    if pd.isna(paths.shape_id[path_id]):  # a stop chain: the bus keeps to streets, not to the chords
+        rules = replace(rules, match_radius_m=rules.chain_radius_m)
+    grid = NearbySegments.of(paths.path(path_id), cell_m=max(100.0, rules.match_radius_m / 0.75))
     tracks = track_pairs(pair, rows, (seen.x, seen.y, seen.t), (seen.dx, seen.dy), grid, sched, rules)
     hit = tracks.matched
     ping = rows[tracks.keep][hit]

@@ -16,6 +16,7 @@ from transit.matching.paths import PathIndex
 from transit.matching.projection import FloatArray, IntArray
 
 CELL_M = 100.0  # a path marks its cells and their 8 neighbours: every point within 100 m of it is inside
+CHAIN_CELLS = 3  # a stop chain marks 3 cells around: every point within 300 m of it is inside
 _KEY = np.int64(1 << 31)
 _MIN_MINUTES = 3
 _SECTORS = 8  # heading sectors of 45 degrees
@@ -23,7 +24,11 @@ _MIN_MOVE_M = 20.0  # a ping has a heading when the vehicle moved this far since
 
 
 def path_cells(paths: PathIndex, cell_m: float = CELL_M) -> pd.DataFrame:
-    """Unique (cell, path, sector) rows: cells within one cell of every path, and its heading sector there."""
+    """Unique (cell, path, sector) rows: cells near every path, and its heading sector there.
+
+    A path marks the cells within one cell of it; a stop chain (no shape: straight from stop to stop,
+    while the bus follows the streets) those within CHAIN_CELLS.
+    """
     path_of = np.repeat(np.arange(len(paths.first)), paths.count)
     same = np.r_[path_of[1:] == path_of[:-1], False]
     seg = np.flatnonzero(same)
@@ -36,16 +41,22 @@ def path_cells(paths: PathIndex, cell_m: float = CELL_M) -> pd.DataFrame:
     x, y = paths.x[owner] + frac * dx, paths.y[owner] + frac * dy
     path, sector = path_of[owner], _sector(dx, dy)
     cx, cy = np.floor(x / cell_m).astype(np.int64), np.floor(y / cell_m).astype(np.int64)
-    shifts = np.array([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)])
-    keys = (cx[:, None] + shifts[:, 0]) * _KEY + (cy[:, None] + shifts[:, 1])
-    cells = pd.DataFrame(
-        {
-            "cell": keys.ravel(),
-            "path": np.repeat(path, len(shifts)),
-            "sector": np.repeat(sector, len(shifts)),
-        }
-    )
-    return cells.drop_duplicates(ignore_index=True)
+    chain = pd.isna(paths.shape_id)[path]
+    frames = []
+    for reach, rows in ((1, ~chain), (CHAIN_CELLS, chain)):
+        steps = range(-reach, reach + 1)
+        shifts = np.array([(sx, sy) for sx in steps for sy in steps])
+        keys = (cx[rows, None] + shifts[:, 0]) * _KEY + (cy[rows, None] + shifts[:, 1])
+        frames.append(
+            pd.DataFrame(
+                {
+                    "cell": keys.ravel(),
+                    "path": np.repeat(path[rows], len(shifts)),
+                    "sector": np.repeat(sector[rows], len(shifts)),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True).drop_duplicates(ignore_index=True)
 
 
 def find_candidates(

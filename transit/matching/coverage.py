@@ -31,6 +31,7 @@ class MatchRules:
     """Matching thresholds (DESIGN section 5 anchors); times in seconds, distances in metres."""
 
     match_radius_m: float = 60.0
+    chain_radius_m: float = 200.0  # a stop chain is a straight line from stop to stop; buses follow streets
     at_stop_m: float = 50.0
     before_start_s: float = 600.0
     after_end_s: float = 1800.0
