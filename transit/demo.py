@@ -24,16 +24,21 @@ from transit.errors import TransitError
 from transit.gtfs.dayplan import summarise_day_plan
 from transit.gtfs.load import LoadedFeed
 from transit.gtfs.service import load_feed_in_force, store_feed
+from transit.gtfs.store import find_feed_version_by_hash
+from transit.matching.commands import carrier_table
+from transit.matching.detect import detect_day
+from transit.matching.store import Decision, store_verdicts
 from transit.settings import Settings
 from transit.synth.city import build_city
 from transit.synth.feed import AGENCY_TIMEZONE
 from transit.synth.write import write_city
 from transit.telemetry.embedded_broker import EmbeddedBroker
+from transit.telemetry.files import write_ping_csv
 from transit.telemetry.ingest import IngestOptions, IngestWorker
 from transit.telemetry.mqtt import Publisher, parse_mqtt_url
 from transit.telemetry.replay import publish_frame
 from transit.telemetry.sim_faults import Faults
-from transit.telemetry.simulate import simulate_day
+from transit.telemetry.simulate import Simulation, simulate_day
 from transit.telemetry.store import count_dead_letters_by_reason, count_pings
 
 DEMO_TIMEZONE = AGENCY_TIMEZONE  # the synthetic city's: "today" is a local service date
@@ -50,7 +55,8 @@ MALFORMED = [
 def run_demo(
     directory: Path, routes: int, seed: int, emit: Callable[[str], None], render_summary: Callable[..., str]
 ) -> None:
-    """Synthesise, store the feed, print today's plan, then simulate, publish and ingest a morning's pings."""
+    """Synthesise, store the feed, print today's plan, simulate, publish and ingest a morning's pings, then
+    decide the whole day and print its verdicts per carrier."""
     directory.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{(directory / 'transit.db').resolve()}"
     today = dt.datetime.now(ZoneInfo(DEMO_TIMEZONE)).date()
@@ -114,6 +120,36 @@ def _telemetry(
         f"7. Ingest: received {received:,} messages; pings stored {total:,} (duplicates stored once); "
         f"dead letters by reason: {', '.join(f'{k} {v}' for k, v in sorted(rejected.items())) or 'none'}\n"
     )
+    _verdicts(loaded, today, simulation, sessions, directory, emit)
+
+
+def _verdicts(
+    loaded: LoadedFeed,
+    today: dt.date,
+    simulation: Simulation,
+    sessions: sessionmaker[Session],
+    directory: Path,
+    emit: Callable[[str], None],
+) -> None:
+    """Decide the whole simulated day, store the verdicts, print them per carrier beside the truth."""
+    pings_file = directory / "pings.csv.gz"
+    write_ping_csv(simulation.pings, pings_file)
+    detection = detect_day(loaded.feed, loaded.day_plan(today), simulation.pings)
+    with sessions.begin() as session:
+        version = find_feed_version_by_hash(session, loaded.content_sha256)
+        if version is None:
+            raise TransitError("the demo's feed is not stored")
+        decision = Decision(SystemClock().now(), "demo", source="batch")
+        stored = store_verdicts(session, version.id, detection.trips, decision, DEMO_TIMEZONE)
+    truth = simulation.truth.astype({"trip_id": str, "start_time": str})
+    both = truth.merge(detection.trips, on=["trip_id", "start_time"])
+    agree = float((both["verdict"] == both["expected_verdict"]).mean())
+    emit(
+        f"8. Verdicts of the whole day ({len(simulation.pings):,} pings in {pings_file}): "
+        f"{stored.final} stored; they agree with the simulator's truth for {agree:.1%} of the trips\n\n"
+    )
+    emit(carrier_table(detection.carriers))
+    emit(f"\nThe same from the file: transit detect --feed {directory / 'city.zip'} --pings {pings_file}\n")
 
 
 def _window(pings: pd.DataFrame, today: dt.date) -> pd.DataFrame:

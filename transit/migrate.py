@@ -10,6 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from transit.db import make_engine
+from transit.errors import BadParameter
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -37,3 +38,12 @@ def current_revision(url: str) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(_config("sqlite://")).get_current_head()
+
+
+def require_head(database_url: str) -> None:
+    """Refuse to work on a database without the current schema (BadParameter naming the fix)."""
+    current, head = current_revision(database_url), head_revision()
+    if current != head:
+        raise BadParameter(
+            f"the database is at revision {current or '(none)'}, not {head}: run `transit db upgrade` first"
+        )

@@ -73,3 +73,18 @@ def test_bad_input_names_the_option(city: Path, tmp_path: Path) -> None:
     missing = run_cli("detect", "--feed", str(city), "--pings", str(tmp_path / "nope.csv"))
     assert missing.returncode == 2 and "nope.csv" in missing.stderr
     assert "Traceback" not in no_service.stderr + missing.stderr
+
+
+def test_store_needs_the_feed_loaded_then_appends_once(city: Path, tmp_path: Path, database_url: str) -> None:
+    pings = simulate(city, tmp_path / "p.csv", "--miss-rate", "0.1")
+    args = ("detect", "--feed", str(city), "--pings", str(pings), "--store", "--format", "json")
+    not_loaded = run_cli(*args, database_url=database_url)
+    assert not_loaded.returncode == 2 and "transit gtfs load" in not_loaded.stderr
+    assert "Traceback" not in not_loaded.stderr
+    assert run_cli("gtfs", "load", str(city), database_url=database_url).returncode == 0
+    first = run_cli(*args, database_url=database_url)
+    again = run_cli(*args, database_url=database_url)
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    trips = len(json.loads(first.stdout)["trips"])
+    assert f"stored: {trips} final, 0 revised, 0 unchanged" in first.stderr
+    assert f"stored: 0 final, 0 revised, {trips} unchanged" in again.stderr

@@ -317,3 +317,34 @@ def test_writing_needs_every_column_and_aware_timestamps(tmp_path: Path) -> None
 def test_rejected_row_is_a_plain_value() -> None:
     row = RejectedRow(Path("p.csv"), 3, RejectReason.MISSING_FIELD, "vehicle_id: required")
     assert row == RejectedRow(Path("p.csv"), 3, RejectReason.MISSING_FIELD, "vehicle_id: required")
+
+
+def test_the_fast_and_the_record_reader_agree_row_for_row(tmp_path: Path) -> None:
+    """Quote-free files take pandas' C reader; the result must be what the record-by-record reader gives."""
+    from transit.telemetry.files import _read_csv_columns, _read_csv_records
+
+    rows = [
+        "vehicle_id,timestamp,latitude,longitude,bearing,speed,trip_id,extra",
+        "bus-1,2026-12-01T05:00:00Z,54.87,69.15,90,5.5,t1,x",
+        "",
+        "bus-1,2026-12-01T05:00:10+05:00,54.871,69.151,,,t1,",
+        "bus-2,1796101200,54.9,69.2,400,1,,",  # epoch seconds; bearing out of range
+        ",2026-12-01T05:00:00Z,54.9,69.2,,,,",  # no vehicle
+        "bus-3,2026-12-01T05:00:00,54.9,69.2,,,,",  # no offset
+        "bus-3,yesterday,54.9,69.2,,,,",
+        "bus-4,1796101200000,54.9,,,,,",  # epoch milliseconds; no longitude
+        "bus-5,2026-12-01T05:00:00Z,54.9,69.2,,-1,,",  # negative speed
+        "bus-6,2026-12-01T05:00:00.5Z,54.9,69.2,,,t\x01,",  # a control character in an id
+        "bus-7,1796101200000,54.9,69.3",  # a short record
+    ]
+    path = tmp_path / "mixed.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    fast = _read_csv_columns(path, path.read_bytes())
+    assert fast is not None
+    slow = _read_csv_records(path)
+    assert [(r.row, r.reason) for r in fast[1]] == [(r.row, r.reason) for r in slow[1]]
+    assert [r.row for r in fast[1]] == [5, 6, 7, 8, 9, 10, 11]
+    key = ["vehicle_id", "timestamp"]
+    left = fast[0].sort_values(key, ignore_index=True)
+    right = slow[0].sort_values(key, ignore_index=True)
+    pd.testing.assert_frame_equal(left, right)

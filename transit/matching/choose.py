@@ -123,8 +123,10 @@ def _kept_runs(pairs: pd.DataFrame, rules: ChoiceRules) -> IntArray:
     spans = ["core_from_s", "core_to_s", "active_from_s", "active_to_s", "first_s", "last_s"]
     runs = best.set_index("run")[["vehicle", "base", *spans, "x0", "y0", "x1", "y1"]]
     runs = runs.sort_values(["vehicle", "base"], ascending=[True, False], kind="stable")
-    claim_from = np.fmax(runs["first_s"], runs["active_from_s"]).clip(upper=runs["core_from_s"])
-    claim_to = np.fmin(runs["last_s"], runs["active_to_s"]).clip(lower=runs["core_to_s"])
+    first, last = runs["first_s"].to_numpy(dtype=float), runs["last_s"].to_numpy(dtype=float)
+    began, ended = runs["active_from_s"].to_numpy(dtype=float), runs["active_to_s"].to_numpy(dtype=float)
+    claim_from = np.minimum(np.fmax(first, began), runs["core_from_s"].to_numpy(dtype=float))
+    claim_to = np.maximum(np.fmin(last, ended), runs["core_to_s"].to_numpy(dtype=float))
     runs = runs.assign(claim_from=claim_from, claim_to=claim_to)
     kept: list[int] = []
     for _vehicle, group in runs.groupby("vehicle", sort=False):

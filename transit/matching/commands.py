@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import getpass
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 
-from transit.console import FormatOption, emit, parse_date_option
+from transit import migrate
+from transit.clock import SystemClock
+from transit.console import FormatOption, emit, parse_date_option, sessions_for
 from transit.errors import BadParameter
-from transit.gtfs.load import load_feed
+from transit.gtfs.load import LoadedFeed, load_feed
+from transit.gtfs.store import find_feed_version_by_hash
 from transit.matching.detect import CARRIER_COLUMNS, TRIP_COLUMNS, detect_day
 from transit.matching.health import infer_service_date
+from transit.matching.store import Decision, StoreResult, store_verdicts
 from transit.render import OutputFormat, frame_to_records, render_json, render_records
+from transit.settings import Settings
 from transit.telemetry.files import read_ping_file
 
 
@@ -25,12 +33,12 @@ def detect_command(
     ignore_trip_ids: Annotated[
         bool, typer.Option("--ignore-trip-ids", help="Match by position and schedule alone")
     ] = False,
-    store: Annotated[bool, typer.Option("--store", help="Store the verdicts (not available yet)")] = False,
+    store: Annotated[
+        bool, typer.Option("--store", help="Store the verdicts in TRANSIT_DATABASE_URL (feed loaded first)")
+    ] = False,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Which scheduled trips of a service day were run, per carrier, with evidence."""
-    if store:
-        raise BadParameter("--store: storing verdicts comes with the verdict store; run without it for now")
     loaded = load_feed(feed)
     ping_file = read_ping_file(pings)
     timezone = str(loaded.feed.agency["agency_timezone"].iloc[0])
@@ -41,6 +49,12 @@ def detect_command(
     if plan.empty:
         raise BadParameter(f"--date: the feed schedules no trip on {service_date.isoformat()}")
     detection = detect_day(loaded.feed, plan, ping_file.pings, use_trip_ids=not ignore_trip_ids)
+    if store:
+        result = _store(loaded, feed, detection.trips, timezone)
+        sys.stderr.write(
+            f"stored: {result.final} final, {result.revised} revised, {result.unchanged} unchanged,"
+            f" {result.refused_after_cutoff} changed after the revision cut-off (not stored)\n"
+        )
     rejected = [
         {"file": str(r.file), "row": r.row, "reason": str(r.reason), "detail": r.detail}
         for r in ping_file.rejected
@@ -59,5 +73,30 @@ def detect_command(
     if fmt is OutputFormat.CSV:
         emit(render_records(trips, TRIP_COLUMNS, fmt))
         return
-    emit(render_records(carriers, CARRIER_COLUMNS, fmt))
+    emit(carrier_table(detection.carriers, fmt))
     emit(f"\n{service_date}: {len(trips)} trip instances; {len(rejected)} ping rows rejected\n")
+
+
+def carrier_table(carriers: pd.DataFrame, fmt: OutputFormat = OutputFormat.TABLE) -> str:
+    """The verdicts per carrier for people: missed_pct as a percentage (JSON and CSV keep the share)."""
+    records = frame_to_records(carriers)
+    if fmt is OutputFormat.TABLE:
+        for record in records:
+            share = record["missed_pct"]
+            record["missed_pct"] = "" if share is None else f"{share:.1%}"
+    return render_records(records, CARRIER_COLUMNS, fmt)
+
+
+def _store(loaded: LoadedFeed, feed: Path, trips: pd.DataFrame, timezone: str) -> StoreResult:
+    """Append the day's verdicts to the database of the settings; the feed must be loaded there."""
+    settings = Settings()
+    migrate.require_head(settings.database_url)
+    sessions = sessions_for(settings)
+    with sessions.begin() as session:
+        version = find_feed_version_by_hash(session, loaded.content_sha256)
+        if version is None:
+            raise BadParameter(
+                f"--store: the feed {feed} is not loaded; run `transit gtfs load {feed}` first"
+            )
+        decision = Decision(SystemClock().now(), f"cli:{getpass.getuser()}", source="batch")
+        return store_verdicts(session, version.id, trips, decision, timezone)

@@ -79,7 +79,7 @@ def ingest_command(
         raise BadParameter(f"--clock: {clock!r} is not 'wall' or 'stream'")
     settings = Settings()
     parse_mqtt_url(settings.broker_url())  # fail early on a bad URL
-    _check_schema(settings.database_url)
+    migrate.require_head(settings.database_url)
     rules = PingRules(service_area=parse_service_area(service_area), max_age_seconds=max_age_hours * 3600)
     base = IngestOptions(
         worker_id=worker_id or socket.gethostname(), prefix=settings.mqtt_topic_prefix, batch_size=batch_size,
@@ -103,15 +103,6 @@ def ingest_command(
     failed = [p.name for p in processes if p.exitcode not in (0, -signal.SIGTERM)]
     if failed:
         raise TransitError(f"ingest worker(s) {', '.join(failed)} failed; see the log above")
-
-
-def _check_schema(database_url: str) -> None:
-    """Refuse to start on a database without the current schema, instead of retrying forever."""
-    current, head = migrate.current_revision(database_url), migrate.head_revision()
-    if current != head:
-        raise BadParameter(
-            f"the database is at revision {current or '(none)'}, not {head}: run `transit db upgrade` first"
-        )
 
 
 def _for_worker(options: IngestOptions, index: int, workers: int) -> IngestOptions:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ import pandas as pd
 from transit.errors import TransitError
 from transit.telemetry.model import PING_FIELDS, Ping, Rejected, RejectReason
 from transit.telemetry.pings import (
+    EPOCH_MILLISECONDS_ABOVE,
     FIELD_PARSERS,
     REQUIRED_FIELDS,
     FieldError,
@@ -35,6 +38,7 @@ _JSON_LINES: Final = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 _GTFS_RT: Final = (".pb", ".pbf")
 _SUFFIXES: Final = _CSV + _JSON_LINES + _GTFS_RT
 _BAD: Final = object()  # marks a raw value that its field parser refused
+_OFFSET: Final = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +184,157 @@ def _open_text(file: Path) -> TextIO:
 
 
 def _read_csv(file: Path) -> tuple[pd.DataFrame, list[RejectedRow]]:
+    """The fast columnar reader where the file allows it (no quotes), else the record-by-record one."""
+    data = gzip.decompress(file.read_bytes()) if file.name.lower().endswith(".gz") else file.read_bytes()
+    if data.strip() and b'"' not in data:
+        fast = _read_csv_columns(file, data)
+        if fast is not None:
+            return fast
+    del data
+    return _read_csv_records(file)
+
+
+def _read_csv_columns(file: Path, data: bytes) -> tuple[pd.DataFrame, list[RejectedRow]] | None:
+    """Parse a quote-free CSV with pandas' C reader and vectorised checks (None: it needs the slow reader).
+
+    Without quotes, data row i is physical line i + 2, blank lines included (they are no rows). A row that
+    the vectorised checks do not pass outright goes through the live path's parsers, which give its reason
+    (or accept it, when only the fast check was too strict).
+    """
+    header = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r").split(",")
+    positions = _column_positions(file, header)
+    known = {field: positions[field] for field in PING_FIELDS if field in positions}
+    if len(set(header)) < len(header):  # pandas would rename repeated names: leave those to the slow reader
+        return None
+    numeric = [f for f in FLOAT_FIELDS if f in known]
+    dtypes: dict[str, str] = {header[i]: "category" for f, i in known.items()}
+    dtypes |= {header[known[f]]: "float64" for f in numeric} | {header[known["timestamp"]]: "str"}
+    try:
+        table = pd.read_csv(
+            io.BytesIO(data), encoding="utf-8-sig", header=0, usecols=[header[i] for i in known.values()],
+            dtype=dtypes, keep_default_na=False, na_values={header[known[f]]: [""] for f in numeric},
+            skip_blank_lines=False, engine="c", low_memory=False,
+        )  # fmt: skip
+    except (ValueError, pd.errors.ParserError):  # a non-number in a number column, a long record, ...
+        return None
+    table = table.rename(columns={header[i]: f for f, i in known.items()})
+    blank = _blank_lines(data, len(table))
+    columns: dict[str, object] = {}
+    bad = np.zeros(len(table), dtype=bool)
+    for field in PING_FIELDS:
+        if field not in table.columns:
+            columns[field] = None
+            bad |= field in REQUIRED_FIELDS
+        elif field == "timestamp":
+            columns[field], failed = _timestamps(table[field])
+            bad |= failed
+        elif field in FLOAT_FIELDS:
+            values = table[field].to_numpy(dtype=np.float64)
+            columns[field], failed = values, _bad_numbers(field, values)
+            bad |= failed
+        else:
+            columns[field], failed = _texts(field, table[field])
+            bad |= failed
+    bad &= ~blank
+    good = ~bad & ~blank
+    frame = _columns_frame(columns, good)
+    rejected: list[RejectedRow] = []
+    late: list[Ping] = []
+    raw = table.iloc[np.flatnonzero(bad)].astype(object)
+    for i, row in zip(np.flatnonzero(bad), raw.to_dict("records"), strict=True):
+        fields = {f: "" if pd.isna(row.get(f)) else str(row.get(f)) for f in PING_FIELDS}
+        result = parse_ping_fields(fields)
+        if isinstance(result, Rejected):
+            rejected.append(RejectedRow(file, int(i) + 2, result.reason, result.detail))
+        else:
+            late.append(result)
+    if late:
+        frame = pd.concat([frame, _frame_from_pings(late)], ignore_index=True)
+    return frame, rejected
+
+
+def _blank_lines(data: bytes, rows: int) -> np.ndarray:
+    """Whether each data row (line i + 2) is an empty line."""
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    starts = np.r_[0, ends + 1]
+    ends = np.r_[ends, len(data)]
+    length = ends - starts
+    carriage = np.zeros(len(starts), dtype=bool)
+    inside = length > 0
+    carriage[inside] = np.frombuffer(data, dtype=np.uint8)[ends[inside] - 1] == ord("\r")
+    empty = (length - carriage) == 0
+    out = np.zeros(rows, dtype=bool)
+    take = min(rows, len(empty) - 1)
+    out[:take] = empty[1 : 1 + take]
+    return out
+
+
+def _timestamps(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """ISO 8601 with Z or an offset, or epoch seconds/milliseconds -> UTC ns; and where that failed."""
+    values = text.fillna("").astype(str)
+    suffix = values.str[-6:]
+    distinct = pd.unique(suffix)
+    offset_ok = {s: bool(_OFFSET.search(s)) for s in distinct}
+    with_offset = suffix.map(offset_ok).to_numpy(dtype=bool)
+    parsed = pd.to_datetime(values.where(with_offset), format="ISO8601", utc=True, errors="coerce")
+    stamps = parsed.dt.as_unit("ns").to_numpy(dtype="datetime64[ns]").copy()
+    missing = np.isnat(stamps)
+    if missing.any():
+        number = pd.to_numeric(values[missing], errors="coerce").to_numpy(dtype=np.float64)
+        finite = np.isfinite(number) & (np.abs(number) < 1e15)
+        scale = np.where(number > EPOCH_MILLISECONDS_ABOVE, 1e6, 1e9)
+        epoch = np.where(finite, np.round(number * scale), 0).astype(np.int64).astype("datetime64[ns]")
+        stamps[np.flatnonzero(missing)[finite]] = epoch[finite]
+    return stamps, np.isnat(stamps)
+
+
+def _bad_numbers(field: str, values: np.ndarray) -> np.ndarray:
+    """Where a number column fails its field: missing where required, not finite, out of range."""
+    if field in REQUIRED_FIELDS:
+        return np.asarray(~np.isfinite(values), dtype=bool)
+    present = ~np.isnan(values)
+    low, high = {"bearing": (0.0, 360.0), "speed": (0.0, np.inf)}.get(field, (-np.inf, np.inf))
+    with np.errstate(invalid="ignore"):
+        inside = (values >= low) & (values <= high) & np.isfinite(values)
+    return np.asarray(present & ~inside, dtype=bool)
+
+
+def _texts(field: str, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A text column parsed once per distinct value by its field parser; and where it failed."""
+    categorical = column.astype("category")
+    parse = FIELD_PARSERS[field]
+    mapped: list[object] = []
+    for value in categorical.cat.categories:
+        try:
+            mapped.append(parse(str(value), field))
+        except FieldError:
+            mapped.append(_BAD)
+    codes = categorical.cat.codes.to_numpy()  # -1 (missing) takes the last entries below
+    refused = np.array([m is _BAD for m in mapped] + [False], dtype=bool)
+    blank = np.array([m is None for m in mapped] + [True], dtype=bool)
+    failed = refused[codes] | (blank[codes] & (field in REQUIRED_FIELDS))
+    labels = np.array([None if m is _BAD or m is None else str(m) for m in mapped] + [None], dtype=object)
+    return labels[codes], np.asarray(failed, dtype=bool)
+
+
+def _columns_frame(columns: Mapping[str, object], good: np.ndarray) -> pd.DataFrame:
+    """The frame of the rows kept: UTC timestamps (us), floats, texts (str or None), as `_frame` makes."""
+    data: dict[str, object] = {}
+    n = int(good.sum())
+    for field in PING_FIELDS:
+        value = columns[field]
+        if value is None:
+            data[field] = np.full(n, np.nan) if field in FLOAT_FIELDS else pd.Series([None] * n, dtype=object)
+        elif field == "timestamp":
+            data[field] = pd.DatetimeIndex(np.asarray(value)[good], tz="UTC").as_unit("us")
+        elif field in FLOAT_FIELDS:
+            data[field] = np.asarray(value)[good]
+        else:
+            data[field] = pd.Series(np.asarray(value, dtype=object)[good], dtype=object)
+    return pd.DataFrame(data, columns=list(PING_FIELDS))
+
+
+def _read_csv_records(file: Path) -> tuple[pd.DataFrame, list[RejectedRow]]:
     """Parse column by column, each distinct value once; a failing row is re-parsed whole for its reason."""
     positions, lines, rows, rejected = _csv_records(file)
     columns = list(zip(*rows, strict=True)) if rows else []
