@@ -44,6 +44,7 @@ class _Pings:
     x: FloatArray
     y: FloatArray
     t: FloatArray
+    key: FloatArray  # per ping: key_of(vehicle, t), non-decreasing
     dx: FloatArray  # metres moved east since the vehicle's previous ping (0 for its first)
     dy: FloatArray
     cell: IntArray  # grid cell key (candidates.cell_keys)
@@ -51,11 +52,6 @@ class _Pings:
     trip_id: ObjectArray
     start_time: ObjectArray
     t0: float
-
-    @property
-    def key(self) -> FloatArray:
-        """A sort key of every ping: vehicle, then time."""
-        return self.key_of(self.vehicle, self.t)
 
     def key_of(self, vehicle: IntArray, t: FloatArray) -> FloatArray:
         """The sort key of a vehicle at a time (epoch seconds)."""
@@ -161,6 +157,8 @@ def _prepare_pings(pings: pd.DataFrame, origin: tuple[float, float]) -> _Pings:
     codes, names = pd.factorize(frame["vehicle_id"], sort=True)
     x, y = to_local_xy(frame["lat"].to_numpy(), frame["lon"].to_numpy(), origin)
     counts = np.bincount(codes, minlength=len(names))
+    t = frame["t"].to_numpy(dtype=float)
+    t0 = float(t.min()) if len(t) else 0.0
     same = np.r_[False, codes[1:] == codes[:-1]]
     dx, dy = np.where(same, np.r_[0.0, np.diff(x)], 0.0), np.where(same, np.r_[0.0, np.diff(y)], 0.0)
     return _Pings(
@@ -169,14 +167,15 @@ def _prepare_pings(pings: pd.DataFrame, origin: tuple[float, float]) -> _Pings:
         first=np.r_[0, np.cumsum(counts)].astype(np.int64),
         x=x,
         y=y,
-        t=frame["t"].to_numpy(dtype=float),
+        t=t,
+        key=np.asarray(codes * _KEY_STEP_S + (t - t0), dtype=np.float64),
         dx=dx,
         dy=dy,
         cell=cell_keys(x, y),
         sector=move_sectors(dx, dy, _SURE_MOVE_M),
         trip_id=frame["trip_id"].to_numpy(dtype=object),
         start_time=frame["start_time"].to_numpy(dtype=object),
-        t0=float(frame["t"].min()) if len(frame) else 0.0,
+        t0=t0,
     )
 
 
@@ -247,20 +246,25 @@ def _score_path(
     named, admits = tests
     vehicle = pairs["vehicle"].to_numpy(dtype=np.int64)
     instance = pairs["instance"].to_numpy(dtype=np.int64)
-    lo = np.searchsorted(seen.key, seen.key_of(vehicle, day.start_s[instance] - rules.before_start_s))
-    hi = np.searchsorted(seen.key, seen.key_of(vehicle, day.end_s[instance] + rules.after_end_s), "right")
+    # The pings that may lie on this path (its cells, its way) of the vehicles concerned, in key order.
+    vehicles = np.unique(vehicle)
+    begin, count = seen.first[vehicles], seen.first[vehicles + 1] - seen.first[vehicles]
+    mine = np.repeat(begin - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
+    admitted = mine[admits(seen.cell[mine], seen.sector[mine])]
+    keys = seen.key[admitted]
+    lo = np.searchsorted(keys, seen.key_of(vehicle, day.start_s[instance] - rules.before_start_s))
+    hi = np.searchsorted(keys, seen.key_of(vehicle, day.end_s[instance] + rules.after_end_s), "right")
     count = hi - lo
     pair = np.repeat(np.arange(len(pairs)), count)
-    rows = np.repeat(lo - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
-    distinct, back = np.unique(rows, return_inverse=True)
-    near = admits(seen.cell[distinct], seen.sector[distinct])[back]
-    pair, rows = pair[near], rows[near]
+    at = np.repeat(lo - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
+    rows = admitted[at]
     sched = Schedules(day.start_s[instance], day.end_s[instance], day.first_m[instance], day.last_m[instance])
     path_id = int(day.path[instance[0]])
     if pd.isna(paths.shape_id[path_id]):  # a stop chain: the bus keeps to streets, not to the chords
         rules = replace(rules, match_radius_m=rules.chain_radius_m)
     grid = NearbySegments.of(paths.path(path_id), cell_m=max(100.0, rules.match_radius_m / 0.75))
-    tracks = track_pairs(pair, rows, (seen.x, seen.y, seen.t), (seen.dx, seen.dy), grid, sched, rules)
+    xyt, motion = (seen.x, seen.y, seen.t), (seen.dx, seen.dy)
+    tracks = track_pairs(pair, (admitted, at), xyt, motion, grid, sched, rules)
     hit = tracks.matched
     ping = rows[tracks.keep][hit]
     found = MatchedPings(

@@ -121,7 +121,15 @@ class PathFilter:
         """Whether each ping (its cell key and heading sector, -1 if standing) may match the path."""
         standing = sector < 0
         keys = cell * _SECTORS + np.maximum(sector, 0)
-        return np.where(standing, np.isin(cell, self._cells), np.isin(keys, self._headed))
+        return np.where(standing, _member(cell, self._cells), _member(keys, self._headed))
+
+
+def _member(values: IntArray, sorted_set: IntArray) -> np.ndarray:
+    """np.isin for a small sorted set and many values, without sorting the values."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return np.asarray(sorted_set[at] == values, dtype=bool)
 
 
 def move_sectors(dx: FloatArray, dy: FloatArray, min_move_m: float) -> IntArray:

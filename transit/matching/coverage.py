@@ -22,6 +22,7 @@ _END_STEP_M = 200.0  # most path counted before the first matched ping and after
 _MIN_MOVE_M = 40.0  # a move this long has a direction above the GPS noise
 _TIE_M = 10.0
 _LONG_GAP_S = 120.0
+_STOP_RADIUS_M = 60.0  # a vehicle within this of the first stop is there (twice this with GPS noise)
 _TERMINAL_M = 200.0  # on a loop or out-and-back, the earliest pass within this of the nearest wins
 _GROUP = 1e8  # metres (or seconds) that keep pairs apart in one running maximum
 
@@ -68,15 +69,16 @@ class Tracks:
 
 def track_pairs(
     pair: IntArray,
-    rows: IntArray,
+    pings: tuple[IntArray, IntArray],
     xyt: tuple[FloatArray, FloatArray, FloatArray],
     motion: tuple[FloatArray, FloatArray],
     grid: NearbySegments,
     sched: Schedules,
     rules: MatchRules,
 ) -> Tracks:
-    """Forward-constrained matching of many pairs' pings to one path: `rows` of xyt, pair-major, by time.
+    """Forward-constrained matching of many pairs' pings to one path, pair-major, by time within a pair.
 
+    `pings` = (distinct, at): the distinct rows of xyt concerned, and per tracked ping its position in them.
     Each distinct ping is first projected once, freely (ties to the earlier pass); pings with a known
     progress are then projected again, forward of it, within what the vehicle could have driven since.
     `motion` is each ping's move (metres east, north) since its vehicle's previous ping: a ping moving
@@ -87,7 +89,8 @@ def track_pairs(
         raise ValueError(f"match_radius_m must be at most {grid.reach_m} m (the grid's reach)")
     x, y, t = xyt
     path = grid.path
-    distinct, back = np.unique(rows, return_inverse=True)
+    distinct, back = pings
+    rows = distinct[back]
     free_along, free_offset = grid.project(x[distinct], y[distinct])
     keep = _after_departure(pair, (x[rows], y[rows], t[rows]), path, sched, rules)
     pair, rows, back = pair[keep], rows[keep], back[keep]
@@ -163,17 +166,18 @@ def _after_departure(
     row = np.arange(len(pair))
     n = len(sched.start_s)
     # Twice the match radius: a bus that turns at the terminal may pass its stop at a distance.
-    near = (distance <= 2 * rules.match_radius_m) & (t <= sched.start_s[pair] + rules.late_start_s)
+    # Distances to the stop itself, not to the path: the same on a stop chain as on a shape.
+    near = (distance <= 2 * _STOP_RADIUS_M) & (t <= sched.start_s[pair] + rules.late_start_s)
     first_near = np.full(n, len(pair))
     np.minimum.at(first_near, pair[near], row[near])
-    gone = (distance > 4 * rules.match_radius_m) & (row > first_near[pair])
+    gone = (distance > 4 * _STOP_RADIUS_M) & (row > first_near[pair])
     leaving = np.full(n, len(pair))
     np.minimum.at(leaving, pair[gone], row[gone])
     stay = near & (row < leaving[pair])
     # Leaving: the last ping of the stay about as near the stop as the stay came (not its 120 m edge).
     closest = np.full(n, np.inf)
     np.minimum.at(closest, pair[stay], distance[stay])
-    there = stay & (distance <= np.maximum(rules.match_radius_m, closest[pair] + rules.match_radius_m / 2))
+    there = stay & (distance <= np.maximum(_STOP_RADIUS_M, closest[pair] + _STOP_RADIUS_M / 2))
     departure = np.full(n, -1)
     np.maximum.at(departure, pair[there], row[there])
     return np.flatnonzero(row >= departure[pair])
@@ -197,7 +201,7 @@ def _progress_bound(
     """Progress before each ping (most along of its pair's earlier trusted pings) and seconds since then."""
     same = np.r_[False, pair[1:] == pair[:-1]]
     moved = np.r_[0.0, np.diff(along)]
-    fast = moved > np.r_[0.0, np.diff(t)] * rules.max_speed_mps + 2 * rules.match_radius_m
+    fast = moved > np.r_[0.0, np.diff(t)] * rules.max_speed_mps + 2 * _STOP_RADIUS_M
     step = same & ok & np.r_[False, ok[:-1]] & (moved >= -_STEP_BACK_M) & ~fast
     trusted = step & np.r_[False, step[:-1]]
     lift = pair * _GROUP
@@ -218,7 +222,7 @@ def _intervals(
     first matched ping and after the last.
     """
     lo, hi, dt_s = along[:-1], along[1:], np.diff(t)
-    possible = hi - lo <= dt_s * rules.max_speed_mps + 2 * rules.match_radius_m
+    possible = hi - lo <= dt_s * rules.max_speed_mps + 2 * _STOP_RADIUS_M  # GPS noise either end
     # A bus that vanished on the way and reappears at the last stop may have gone another way (a short
     # turn, back via the depot): a long silence is not bridged into the terminal.
     owner_last = sched.last_m[pair[1:]]
