@@ -47,6 +47,9 @@ ci: lint types imports test-sqlite test-postgres
 bench: $(STAMP)
 	$(BIN)/python bench/bench_dayplan.py
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python -m bench.bench_accuracy --seeds 10
+	$(BIN)/python -m bench.bench_capmetro
+	$(BIN)/python -m bench.bench_detect --routes 300 --vehicles 1000 --runs 1
 
 db-upgrade: $(STAMP)
 	$(BIN)/transit db upgrade

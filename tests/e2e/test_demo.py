@@ -25,6 +25,18 @@ def test_demo_synthesises_stores_and_prints_todays_plan_per_carrier(tmp_path: Pa
     assert 0 < stored < received  # duplicates stored once, malformed ones dead-lettered
     assert "coordinates_out_of_range 1, missing_field 1, unparsable 1" in result.stdout
     assert (tmp_path / "demo" / "truth.csv").is_file()
+    # The verdicts of the whole day, stored, per carrier, beside the truth.
+    verdicts = re.search(
+        r"Verdicts of the whole day .*?: (\d+) stored; they agree .* for ([\d.]+)%", result.stdout
+    )
+    assert verdicts is not None, result.stdout
+    assert int(verdicts.group(1)) == int(found.group(1))
+    assert float(verdicts.group(2)) >= 95.0
+    carriers = re.findall(
+        r"^(AP\d)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+[\d.]+%", result.stdout, re.M
+    )
+    assert len(carriers) >= 2 and sum(int(c[1]) for c in carriers) == int(found.group(1))
+    assert sum(int(c[4]) for c in carriers) > 0  # 5% of trips were not run: some are missed
 
 
 def test_demo_run_twice_reuses_the_stored_version(tmp_path: Path) -> None:

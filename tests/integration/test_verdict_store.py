@@ -69,7 +69,8 @@ def test_a_day_is_stored_once_and_a_rerun_changes_nothing(
         stored = current_verdicts(session, DAY, version.id)
         row = session.scalars(select(VerdictRow).limit(1)).one()
     assert len(stored) == len(trips) and set(stored["event"]) == {EVENT_FINAL}
-    assert (stored["verdict"].value_counts().sort_index() == trips["verdict"].value_counts().sort_index()).all()
+    counts = stored["verdict"].value_counts().sort_index()
+    assert (counts == trips["verdict"].value_counts().sort_index()).all()
     assert "missed" in set(stored["verdict"])
     assert row.payload_sha256 == hashlib.sha256(row.payload.encode()).hexdigest()
     assert row.decided_at == at and row.actor == "cli:tester"
