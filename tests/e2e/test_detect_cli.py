@@ -88,3 +88,26 @@ def test_store_needs_the_feed_loaded_then_appends_once(city: Path, tmp_path: Pat
     trips = len(json.loads(first.stdout)["trips"])
     assert f"stored: {trips} final, 0 revised, 0 unchanged" in first.stderr
     assert f"stored: 0 final, 0 revised, {trips} unchanged" in again.stderr
+
+
+def test_exempted_trips_are_exempt_and_leave_missed_pct(city: Path, tmp_path: Path) -> None:
+    pings = simulate(city, tmp_path / "p.csv", "--miss-rate", "0.2")
+    truth = pd.read_csv(tmp_path / "p.truth.csv", dtype=str)
+    missed = truth[truth["expected_verdict"] == "missed"].head(3)
+    exempt = tmp_path / "exempt.csv"
+    missed[["trip_id", "start_time"]].assign(reason="canceled_by_agency").to_csv(exempt, index=False)
+    before = detect(city, pings)
+    after = detect(city, pings, "--exempt", str(exempt))
+    trips = pd.DataFrame(after["trips"]).merge(
+        missed[["trip_id", "start_time"]], on=["trip_id", "start_time"]
+    )
+    assert (trips["verdict"] == "exempt").all() and (trips["reason"] == "canceled_by_agency").all()
+    assert len(trips) == 3
+    carriers_before = pd.DataFrame(before["carriers"]).set_index("carrier_id")
+    carriers_after = pd.DataFrame(after["carriers"]).set_index("carrier_id")
+    assert carriers_after["exempt"].sum() == 3
+    assert carriers_before["missed"].sum() - carriers_after["missed"].sum() == 3
+    bad = tmp_path / "bad.csv"
+    bad.write_text("trip_id,reason\nx,holiday\n", encoding="utf-8")
+    refused = run_cli("detect", "--feed", str(city), "--pings", str(pings), "--exempt", str(bad))
+    assert refused.returncode == 2 and "row 2, reason" in refused.stderr and "Traceback" not in refused.stderr

@@ -17,6 +17,7 @@ from transit.errors import BadParameter
 from transit.gtfs.load import LoadedFeed, load_feed
 from transit.gtfs.store import find_feed_version_by_hash
 from transit.matching.detect import CARRIER_COLUMNS, TRIP_COLUMNS, detect_day
+from transit.matching.exemptions import apply_exemptions, read_exemptions
 from transit.matching.health import infer_service_date
 from transit.matching.store import Decision, StoreResult, store_verdicts
 from transit.render import OutputFormat, frame_to_records, render_json, render_records
@@ -33,12 +34,19 @@ def detect_command(
     ignore_trip_ids: Annotated[
         bool, typer.Option("--ignore-trip-ids", help="Match by position and schedule alone")
     ] = False,
+    exempt: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--exempt", help="Exempted or cancelled trips: CSV, or GTFS-rt TripUpdates .pb (repeatable)"
+        ),
+    ] = None,
     store: Annotated[
         bool, typer.Option("--store", help="Store the verdicts in TRANSIT_DATABASE_URL (feed loaded first)")
     ] = False,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Which scheduled trips of a service day were run, per carrier, with evidence."""
+    exemptions = read_exemptions(exempt or [])  # small: its errors before the long reads
     loaded = load_feed(feed)
     ping_file = read_ping_file(pings)
     timezone = str(loaded.feed.agency["agency_timezone"].iloc[0])
@@ -48,6 +56,7 @@ def detect_command(
     plan = loaded.day_plan(service_date)
     if plan.empty:
         raise BadParameter(f"--date: the feed schedules no trip on {service_date.isoformat()}")
+    plan = apply_exemptions(plan, exemptions)
     detection = detect_day(loaded.feed, plan, ping_file.pings, use_trip_ids=not ignore_trip_ids)
     if store:
         result = _store(loaded, feed, detection.trips, timezone)
