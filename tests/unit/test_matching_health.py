@@ -69,8 +69,9 @@ def test_a_carrier_is_dark_while_under_half_the_vehicles_its_trips_need_report()
     )
     carriers = pd.Series({"a1": "A", "a2": "A", "a3": "A", "b1": "B"})
     shares = dark_shares(day, pings, carriers)
-    # A needs 3 vehicles: 2 report until minute 30 (2/3), then 1 (1/3 < 1/2) until a2's last ping fades.
-    assert shares[0] == pytest.approx((60 - 32) / 60, abs=1 / 60)
+    # A needs 3 vehicles: 2 report until minute 30 (2/3), then 1 (1/3 < 1/2). a2 counts as reporting for
+    # 2 minutes after its last ping, and the dark spell is widened back by as much: dark from minute 30.
+    assert shares[0] == pytest.approx(30 / 60, abs=1 / 60)
     assert shares[3] == 0.0  # B's one vehicle reports all along
 
 
@@ -91,8 +92,8 @@ def test_a_late_start_is_judged_over_its_shifted_span() -> None:
     timeline = fleet_dark_timeline(day, pings, pd.Series({"a1": "A"}), min_share=0.5)
     on_time = blind_shares(day, pings["timestamp"], timeline, np.zeros(1))[1][0]
     late = blind_shares(day, pings["timestamp"], timeline, np.full(1, 600.0))[1][0]
-    assert on_time == pytest.approx(0.4, abs=0.06)  # reporting until 2 minutes after its last ping
-    assert late == pytest.approx(0.9, abs=0.06)  # 10 minutes late, its span runs into the silence
+    assert on_time == pytest.approx(0.5, abs=0.06)  # silent from minute 10 on
+    assert late == pytest.approx(1.0, abs=0.06)  # 10 minutes late, its whole span runs in the silence
 
 
 def test_pings_after_midnight_serve_the_previous_service_date() -> None:

@@ -145,8 +145,8 @@ def test_service_gap_only_where_it_could_change_the_verdict(
 @pytest.mark.parametrize(
     ("coverage", "fleet", "expected"),
     [
-        (0.0, 0.5, ("missed", "no_vehicle_observed")),  # exactly the minimum share reporting
-        (0.0, 0.49, ("no_data", "carrier_fleet_dark")),
+        (0.0, 2 / 3, ("missed", "no_vehicle_observed")),  # exactly the minimum share reporting
+        (0.0, 0.66, ("no_data", "carrier_fleet_dark")),
         (0.0, 0.0, ("no_data", "carrier_fleet_dark")),
         (0.5, 0.0, ("no_data", "carrier_fleet_dark")),
         (0.9, 0.0, ("performed", "covered")),

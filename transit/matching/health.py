@@ -105,6 +105,11 @@ def fleet_dark_timeline(
         reporting = _distinct_within(seen, reach, minutes + 1)
         # With nothing scheduled it still needs one vehicle: a late trip may run then.
         dark = reporting < min_share * np.maximum(needed, 1)
+        # A vehicle counts as reporting up to `reach` minutes around its pings, so a dark spell shows
+        # `reach` minutes short at either end: widen it back (towards no_data, never towards missed).
+        spread = np.cumsum(np.r_[0, dark, np.zeros(reach, dtype=bool)])
+        lo = np.maximum(np.arange(len(dark)) - reach, 0)
+        dark = (spread[np.minimum(np.arange(len(dark)) + reach + 1, len(spread) - 1)] - spread[lo]) > 0
         out[carrier] = np.r_[0, np.cumsum(dark)]
     return low, out
 
