@@ -19,6 +19,7 @@ CELL_M = 100.0  # a path marks its cells and their 8 neighbours: every point wit
 CHAIN_CELLS = 3  # a stop chain marks 3 cells around: every point within 300 m of it is inside
 _KEY = np.int64(1 << 31)
 _MIN_MINUTES = 3
+_CHUNK_ROWS = 250_000  # distinct (cell, vehicle, minute, heading) rows merged at once
 _SECTORS = 8  # heading sectors of 45 degrees
 _MIN_MOVE_M = 20.0  # a ping has a heading when the vehicle moved this far since its previous ping
 
@@ -78,10 +79,17 @@ def find_candidates(
     seen = pd.DataFrame(
         {"cell": key[moving], "vehicle": vehicle[moving], "minute": minute[moving], "ping": sector[moving]}
     ).drop_duplicates()
-    near = seen.merge(cells, on="cell")
-    turn = (near["ping"].to_numpy() - near["sector"].to_numpy()) % _SECTORS
-    near = near[np.minimum(turn, _SECTORS - turn) <= 2][["path", "minute", "vehicle"]].drop_duplicates()
-    near = near.sort_values(["path", "minute"], kind="stable")
+    parts = []
+    for first in range(0, len(seen), _CHUNK_ROWS):  # the merge multiplies rows: bound it
+        part = seen.iloc[first : first + _CHUNK_ROWS].merge(cells, on="cell")
+        turn = (part["ping"].to_numpy() - part["sector"].to_numpy()) % _SECTORS
+        parts.append(
+            part[np.minimum(turn, _SECTORS - turn) <= 2][["path", "minute", "vehicle"]].drop_duplicates()
+        )
+    near = (
+        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["path", "minute", "vehicle"])
+    )
+    near = near.drop_duplicates().sort_values(["path", "minute"], kind="stable")
     base = int(minute.min()) if len(minute) else 0
     near_key = near["path"].to_numpy() * _KEY + (near["minute"].to_numpy() - base)
     path, start_s, end_s = instance

@@ -87,7 +87,7 @@ class VerdictRules:
     grace_seconds: int = 30 * 60  # DESIGN 5: "grace period (default 30 min)"
     start_window_early_seconds: int = 10 * 60  # DESIGN 5: "start window -10/+20 min"
     start_window_late_seconds: int = 20 * 60
-    # DESIGN 5 asks for "enough" of the carrier's needed vehicles; two thirds is our choice (docs/verdicts.md).
+    # DESIGN 5 asks for "enough" of the carrier's needed vehicles; two thirds is ours (docs/verdicts.md).
     min_fleet_reporting_share: float = 2 / 3
 
     def __post_init__(self) -> None:
