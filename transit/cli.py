@@ -17,7 +17,7 @@ from transit.gtfs.load import LoadedFeed, load_feed, validate_feed
 from transit.gtfs.model import FeedVersion, Severity
 from transit.gtfs.service import load_feed_in_force, store_feed
 from transit.gtfs.store import list_feed_versions
-from transit.matching.commands import detect_command
+from transit.matching.commands import detect_command, match_command
 from transit.render import OutputFormat, frame_to_records, render_json, render_records, to_json_value
 from transit.settings import Settings
 from transit.synth.cli import synth_app
@@ -39,6 +39,7 @@ app.command("ingest")(user_errors(ingest_command))
 app.command("replay")(user_errors(replay_command))
 app.command("simulate")(user_errors(simulate_command))
 app.command("detect")(user_errors(detect_command))
+app.command("match")(user_errors(match_command))
 
 FINDING_COLUMNS = ("severity", "code", "file", "line", "field", "message")
 

@@ -21,6 +21,7 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
     engine.dispose()
     assert transit.gtfs.store.FeedVersionRow.__tablename__ in Base.metadata.tables
     assert transit.matching.store.VerdictRow.__tablename__ in Base.metadata.tables
+    assert transit.matching.store.TripSignalRow.__tablename__ in Base.metadata.tables
     assert differences == []
 
 

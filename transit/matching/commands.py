@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from transit.gtfs.store import find_feed_version_by_hash
 from transit.matching.detect import CARRIER_COLUMNS, TRIP_COLUMNS, detect_day
 from transit.matching.exemptions import apply_exemptions, read_exemptions
 from transit.matching.health import infer_service_date
+from transit.matching.live import tick
 from transit.matching.store import Decision, StoreResult, store_verdicts
 from transit.render import OutputFormat, frame_to_records, render_json, render_records
 from transit.settings import Settings
@@ -109,3 +111,28 @@ def _store(loaded: LoadedFeed, feed: Path, trips: pd.DataFrame, timezone: str) -
             )
         decision = Decision(SystemClock().now(), f"cli:{getpass.getuser()}", source="batch")
         return store_verdicts(session, version.id, trips, decision, timezone)
+
+
+def match_command(
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit (for cron or a test)")] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", min=1.0, help="Seconds between passes", metavar="SECONDS")
+    ] = 60.0,
+) -> None:
+    """The live matcher: final verdicts and not_started signals from the stored pings, pass after pass."""
+    settings = Settings()
+    migrate.require_head(settings.database_url)
+    sessions = sessions_for(settings)
+    clock = SystemClock()
+    actor = f"live:{getpass.getuser()}"
+    while True:
+        for result in tick(sessions, clock, actor=actor):
+            stored = result.stored
+            sys.stdout.write(
+                f"{clock.now():%Y-%m-%dT%H:%M:%SZ} {result.service_date}: {stored.final} final, "
+                f"{stored.revised} revised, {result.not_started} not_started\n"
+            )
+            sys.stdout.flush()
+        if once:
+            return
+        time.sleep(interval)

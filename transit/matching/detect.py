@@ -34,6 +34,7 @@ class Detection:
     service_date: dt.date
     trips: pd.DataFrame
     carriers: pd.DataFrame
+    matched: pd.DataFrame  # the matcher's evidence of every instance a vehicle ran (assign.MATCH_COLUMNS)
 
 
 def detect_day(
@@ -43,8 +44,10 @@ def detect_day(
     *,
     use_trip_ids: bool = True,
     rules: VerdictRules = VerdictRules(),  # noqa: B008 (frozen)
+    as_of: dt.datetime | None = None,
 ) -> Detection:
-    """Every trip instance of `plan` with its verdict, from `pings` (PING_FIELDS columns, any order)."""
+    """The verdict of every trip instance of `plan` final at `as_of`, from `pings` (PING_FIELDS columns, any
+    order). Without `as_of` (batch) every trip is final: as of the end of the last one plus the grace."""
     service_date = dt.date.fromisoformat(str(plan["service_date"].iloc[0])) if len(plan) else dt.date.min
     evidence = match_day(build_paths(feed), plan, pings, use_trip_ids=use_trip_ids)
     service_blind, fleet_blind = _blind(plan, pings, evidence, rules)
@@ -53,13 +56,12 @@ def detect_day(
     fleet = keys.assign(
         fleet_reporting_share=np.where(fleet_blind > 0, 0.0, 1.0), fleet_dark_share=fleet_blind
     )
-    # In batch every trip of the day is final: judge as of the end of the last one plus the grace.
-    as_of = (plan["end_at"].max() if len(plan) else pd.Timestamp(dt.datetime.min, tz="UTC")) + pd.Timedelta(
-        seconds=rules.grace_seconds
-    )
-    verdicts = decide(plan, evidence, service_up, fleet, as_of.to_pydatetime(), rules)
+    if as_of is None:
+        last = plan["end_at"].max() if len(plan) else pd.Timestamp(dt.datetime.min, tz="UTC")
+        as_of = (last + pd.Timedelta(seconds=rules.grace_seconds)).to_pydatetime()
+    verdicts = decide(plan, evidence, service_up, fleet, as_of, rules)
     trips = verdicts[[c for c in TRIP_COLUMNS if c in verdicts.columns]]
-    return Detection(service_date, trips, summarise_carriers(verdicts)[list(CARRIER_COLUMNS)])
+    return Detection(service_date, trips, summarise_carriers(verdicts)[list(CARRIER_COLUMNS)], evidence)
 
 
 def _blind(

@@ -238,3 +238,80 @@ def current_verdicts(session: Session, service_date: dt.date, feed_version_id: i
         ],  # fmt: skip
     )
     return frame.drop_duplicates(["trip_id", "start_time"], keep="last").reset_index(drop=True)
+
+
+class TripSignalRow(Base):
+    """An early signal about a trip instance, at most once per kind (`not_started`: no vehicle by start + 8
+    minutes). Append-only; the final verdict comes later, in `verdict`."""
+
+    __tablename__ = "trip_signal"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service_date: Mapped[dt.date] = mapped_column(Date)
+    trip_id: Mapped[str] = mapped_column(String(200))
+    start_time: Mapped[str] = mapped_column(String(9))
+    feed_version_id: Mapped[int] = mapped_column(ForeignKey("feed_version.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    carrier_id: Mapped[str | None] = mapped_column(String(200))
+    signalled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (UniqueConstraint("service_date", "trip_id", "start_time", "feed_version_id", "kind"),)
+
+
+def add_signals(
+    session: Session, feed_version_id: int, signals: pd.DataFrame, kind: str, decision: Decision
+) -> int:
+    """Store the signals (service_date, trip_id, start_time, carrier_id) not stored before; how many."""
+    if signals.empty:
+        return 0
+    dates = sorted({dt.date.fromisoformat(str(d)) for d in signals["service_date"]})
+    stored = session.execute(
+        select(TripSignalRow.service_date, TripSignalRow.trip_id, TripSignalRow.start_time).where(
+            TripSignalRow.feed_version_id == feed_version_id,
+            TripSignalRow.kind == kind,
+            TripSignalRow.service_date.in_(dates),
+        )
+    )
+    known: set[tuple[dt.date, str, str]] = {(row[0], row[1], row[2]) for row in stored}
+    added = 0
+    for record in signals.to_dict("records"):
+        key = (
+            dt.date.fromisoformat(str(record["service_date"])),
+            str(record["trip_id"]),
+            str(record["start_time"]),
+        )
+        if key in known:
+            continue
+        carrier = record.get("carrier_id")
+        session.add(
+            TripSignalRow(
+                service_date=key[0],
+                trip_id=key[1],
+                start_time=key[2],
+                feed_version_id=feed_version_id,
+                kind=kind,
+                carrier_id=None if pd.isna(carrier) else str(carrier),
+                signalled_at=decision.decided_at,
+                actor=decision.actor,
+            )  # fmt: skip
+        )
+        known.add(key)
+        added += 1
+    session.flush()
+    return added
+
+
+def list_signals(session: Session, service_date: dt.date, kind: str) -> pd.DataFrame:
+    """The stored signals of a kind on a service date (trip_id, start_time, carrier_id, signalled_at)."""
+    rows = session.execute(
+        select(
+            TripSignalRow.trip_id,
+            TripSignalRow.start_time,
+            TripSignalRow.carrier_id,
+            TripSignalRow.signalled_at,
+        )
+        .where(TripSignalRow.service_date == service_date, TripSignalRow.kind == kind)
+        .order_by(TripSignalRow.trip_id, TripSignalRow.start_time)
+    ).all()
+    return pd.DataFrame(rows, columns=["trip_id", "start_time", "carrier_id", "signalled_at"])

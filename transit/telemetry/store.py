@@ -12,13 +12,14 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import pandas as pd
 from sqlalchemy import Float, Index, Integer, LargeBinary, String, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from transit.db import Base, UTCDateTime
-from transit.telemetry.model import Ping
+from transit.telemetry.model import PING_FIELDS, Ping
 
 
 class PingRow(Base):
@@ -268,3 +269,14 @@ def list_pings(session: Session, start: dt.datetime, end: dt.datetime) -> list[P
         )  # fmt: skip
         for r in rows
     ]
+
+
+def pings_frame(session: Session, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+    """Stored pings with timestamp in [start, end) as a ping frame (PING_FIELDS columns, UTC timestamps)."""
+    columns = [getattr(PingRow, field) for field in PING_FIELDS]
+    rows = session.execute(select(*columns).where(PingRow.timestamp >= start, PingRow.timestamp < end)).all()
+    frame = pd.DataFrame(rows, columns=list(PING_FIELDS))
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    for field in ("latitude", "longitude", "bearing", "speed"):
+        frame[field] = pd.to_numeric(frame[field]).astype(float)
+    return frame

@@ -1,0 +1,103 @@
+"""The live matcher on the real databases: a simulated day's pings stored, then ticks of an injected clock.
+
+The live path and the batch path (`detect_day`, as `transit detect` runs it) must give the same verdicts on
+the same pings; `not_started` signals come at start + 8 minutes for trips no bus turned up for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from transit.clock import FixedClock
+from transit.db import make_engine, make_session_factory
+from transit.gtfs.load import LoadedFeed, load_feed
+from transit.gtfs.service import store_feed
+from transit.matching.detect import detect_day
+from transit.matching.live import SIGNAL_NOT_STARTED, tick
+from transit.matching.store import current_verdicts, list_signals
+from transit.synth.city import build_city
+from transit.synth.write import write_city
+from transit.telemetry.files import frame_to_pings
+from transit.telemetry.simulate import Faults, Simulation, simulate_day
+from transit.telemetry.store import add_pings
+
+DAY = dt.date(2026, 12, 1)
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, LoadedFeed, Simulation]:
+    feed = tmp_path_factory.mktemp("city") / "city.zip"
+    write_city(build_city(2, seed=4, start_date=dt.date(2026, 11, 30)), feed)
+    loaded = load_feed(feed)
+    return feed, loaded, simulate_day(loaded, DAY, Faults(miss_rate=0.15, drop_rate=0.1), seed=3)
+
+
+@pytest.fixture
+def sessions(database_url: str) -> sessionmaker[Session]:
+    return make_session_factory(make_engine(database_url))
+
+
+def stored_day(sessions: sessionmaker[Session], day: tuple[Path, LoadedFeed, Simulation]) -> int:
+    feed, _, simulation = day
+    version = store_feed(sessions, feed, FixedClock(dt.datetime(2026, 11, 30, tzinfo=dt.UTC))).version
+    pings = frame_to_pings(simulation.pings.drop_duplicates(["vehicle_id", "timestamp"]))
+    with sessions.begin() as session:
+        add_pings(session, pings, dt.datetime(2026, 12, 2, tzinfo=dt.UTC), "test")
+    return version.id
+
+
+def test_live_ticks_give_the_batch_verdicts(
+    sessions: sessionmaker[Session], day: tuple[Path, LoadedFeed, Simulation]
+) -> None:
+    version_id = stored_day(sessions, day)
+    _, loaded, simulation = day
+    plan = loaded.day_plan(DAY)
+    end = (plan["end_at"].max() + pd.Timedelta(minutes=31)).to_pydatetime()
+    midday = (plan["start_at"].min() + (plan["end_at"].max() - plan["start_at"].min()) / 2).to_pydatetime()
+    # The day before has a plan too, with no pings at all: its trips are no_data, not today's business.
+    first = {r.service_date: r for r in tick(sessions, FixedClock(midday))}[DAY]  # some trips final
+    last = {r.service_date: r for r in tick(sessions, FixedClock(end))}[DAY]
+    assert 0 < first.stored.final < len(plan)
+    assert last.stored.final == len(plan) - first.stored.final
+    batch = detect_day(loaded.feed, plan, simulation.pings).trips.astype({"trip_id": str})
+    with sessions() as session:
+        live = current_verdicts(session, DAY, version_id)
+    both = batch.merge(live, on=["trip_id", "start_time"], suffixes=("_batch", "_live"))
+    assert len(both) == len(batch) == len(plan)
+    # Midday verdicts came from the pings up to midday: the trips final by then were decided on all theirs.
+    assert (both["verdict_batch"] == both["verdict_live"]).all()
+    assert (both["reason_batch"] == both["reason_live"]).all()
+    again = {r.service_date: r for r in tick(sessions, FixedClock(end + dt.timedelta(minutes=5)))}[DAY]
+    assert (again.stored.final, again.stored.revised) == (0, 0)
+
+
+def test_not_started_comes_at_start_plus_8_minutes_once(
+    sessions: sessionmaker[Session], day: tuple[Path, LoadedFeed, Simulation]
+) -> None:
+    stored_day(sessions, day)
+    _, loaded, simulation = day
+    plan = loaded.day_plan(DAY)
+    truth = simulation.truth.astype({"trip_id": str})
+    not_run = truth[truth["happened"] == "not_run"].merge(plan, on=["trip_id", "start_time"])
+    target = not_run.sort_values("start_at").iloc[len(not_run) // 2]
+    at = (target["start_at"] + pd.Timedelta(minutes=8)).to_pydatetime()
+    tick(sessions, FixedClock(at - dt.timedelta(seconds=1)))
+    with sessions() as session:
+        before = list_signals(session, DAY, SIGNAL_NOT_STARTED)
+    assert not (
+        (before["trip_id"] == target["trip_id"]) & (before["start_time"] == target["start_time"])
+    ).any()
+    tick(sessions, FixedClock(at))
+    tick(sessions, FixedClock(at + dt.timedelta(minutes=1)))
+    with sessions() as session:
+        after = list_signals(session, DAY, SIGNAL_NOT_STARTED)
+    hit = after[(after["trip_id"] == target["trip_id"]) & (after["start_time"] == target["start_time"])]
+    assert len(hit) == 1 and hit["signalled_at"].iloc[0] == at
+    ran = truth[(truth["happened"] == "ran") & (truth["start_delay_s"].astype(float) == 0)]
+    signalled_ran = after.merge(ran, on=["trip_id", "start_time"])
+    assert len(signalled_ran) <= 0.1 * len(after)  # a bus on its trip is rarely signalled
