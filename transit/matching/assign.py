@@ -1,8 +1,8 @@
-"""Matcher v1: which vehicle ran which trip instance of a service day, and how much of it (pure, batch).
+"""The matcher: which vehicle ran which trip instance of a service day, and how much of it (pure).
 
-Candidates come from `candidates`, each pair is tracked along the trip's path by `coverage`, then every
-vehicle runs one trip at a time and every trip instance takes its best vehicle, greedily by score (coverage ×
-timing fit, a payload trip_id that names the instance counting a little extra when its geometry fits).
+Candidates come from `candidates`; per path, the pings that may lie on it are projected once and every
+candidate pair is tracked along the trip's path by `coverage`; `evidence` sums each pair up, and `choose`
+groups pairs into runs and matches runs to instances. docs/matching.md has the whole picture.
 """
 
 from __future__ import annotations

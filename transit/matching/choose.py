@@ -1,19 +1,22 @@
 """Which vehicle ran which trip instance: candidate pairs grouped into runs, runs matched to instances.
 
 A bus running one trip at 10-minute headways also fits the instances just before and after it, so the
-candidate pairs of one vehicle on one path whose spans overlap are one physical *run* seen against several
-instances. A run that mostly overlaps in time a better run of the same vehicle on another path (the shared
-part of two routes' corridor) is not a run of its own. Then, path by path, runs and instances are matched
-one to one (an optimal assignment, `scipy.optimize.linear_sum_assignment`) maximising
+candidate pairs of one vehicle on one path that see the same pings are one physical *run* seen against
+several instances. Only pairs that could matter are eligible: coverage of at least 20%, not more than 10
+minutes ahead of the schedule, and not a middle stretch covered while the vehicle was visibly elsewhere. A
+run that better runs of the same vehicle (and the layovers between them) mostly cover in time is dropped:
+the shared end of one trip and start of the next can look like a run of a third route. Then, path by path,
+runs and instances are matched one to one (an optimal assignment, `scipy.optimize.linear_sum_assignment`)
+maximising
 
-    coverage - delay_weight * (lag / delay_scale)^2 + trip_id_bonus * id_share + block_bonus * same_block
+    coverage - delay_weight * (lag / delay_scale)^2 + trip_id_bonus * id_share + block_bonus * same_duty
 
 where lag is how far the run is behind the instance's schedule (median over its pings), id_share the share
-of its pings whose payload names the instance, and same_block whether the instance belongs to a block the
-vehicle runs. A pair scoring under 0 is left out. Blocks are learnt from a first assignment without them:
-a vehicle runs a block when that block holds at least `min_block_runs` of its trips and `min_block_share`
-of them. A late bus then keeps its own trip rather than the next one of another block, as real trackers,
-which label a bus by its block, report it.
+of its pings whose payload names the instance, and same_duty whether the instance belongs to a duty (its
+block, or its route in a feed without blocks) the vehicle keeps to. A pair scoring under 0 is left out.
+Duties are learnt from a first assignment without them: a vehicle keeps to a duty holding at least
+`min_block_runs` of its trips and `min_block_share` of them. A late bus then keeps its own trip rather than
+the next one of another block, as real trackers, which label a bus by its block, report it.
 """
 
 from __future__ import annotations
@@ -63,8 +66,8 @@ def choose_pairs(
 ) -> IntArray:
     """Index labels of the chosen rows of `scored` (one per trip instance at most, one per run at most).
 
-    `scored`: one row per candidate pair with vehicle, instance, coverage, first_s, last_s, lag_s and
-    id_share.
+    `scored`: one row per candidate pair with vehicle, instance, coverage, first_s, last_s, lag_s, id_share,
+    elsewhere and the active and core spans (assign._ACTIVE_COLUMNS).
     """
     eligible = (scored["coverage"] >= rules.min_coverage) & scored["core_from_s"].notna()
     eligible &= ~(scored["lag_s"] < rules.earliest_lag_s)  # a bus this far ahead runs another trip
