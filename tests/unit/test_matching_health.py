@@ -49,30 +49,44 @@ def test_service_up_share_counts_the_gap_and_the_time_outside_the_file() -> None
     assert shares[2] == pytest.approx(10 / 20)  # the file ends at 50: 50-60 was not received
 
 
-def dark_shares(day: pd.DataFrame, pings: pd.DataFrame, carriers: pd.Series) -> np.ndarray:
+def dark_shares(
+    day: pd.DataFrame, pings: pd.DataFrame, carriers: pd.Series, share: float = 0.5
+) -> np.ndarray:
     """The fleet blind share of each trip of `day`, as scheduled."""
-    timeline = fleet_dark_timeline(day, pings, carriers, min_share=0.5)
+    timeline = fleet_dark_timeline(day, pings, carriers, min_share=share)
     return blind_shares(day, pings["timestamp"], timeline, np.zeros(len(day)))[1]
 
 
-def test_a_carrier_is_dark_while_under_half_the_vehicles_its_trips_need_report() -> None:
-    day = plan(("A", 0, 60), ("A", 0, 60), ("A", 0, 60), ("B", 0, 60))
+def test_a_carrier_is_dark_while_too_few_of_the_other_vehicles_its_trips_need_report() -> None:
+    day = plan(*[("A", 0, 60)] * 5, ("B", 0, 60))
     minutes = np.arange(0, 60)
-    rows = (
-        [("a1", m) for m in minutes] + [("a2", m) for m in minutes if m < 30] + [("b1", m) for m in minutes]
-    )
+    early = [("a1", m) for m in minutes] + [(v, m) for v in ("a2", "a3") for m in minutes if m < 30]
+    rows = early + [("b1", m) for m in minutes]
     pings = pd.DataFrame(
         {
             "vehicle_id": [v for v, _ in rows],
             "timestamp": [T0 + pd.Timedelta(minutes=int(m)) for _, m in rows],
         }
     )
-    carriers = pd.Series({"a1": "A", "a2": "A", "a3": "A", "b1": "B"})
+    carriers = pd.Series({f"a{k}": "A" for k in range(1, 6)} | {"b1": "B"})
     shares = dark_shares(day, pings, carriers)
-    # A needs 3 vehicles: 2 report until minute 30 (2/3), then 1 (1/3 < 1/2). a2 counts as reporting for
-    # 2 minutes after its last ping, and the dark spell is widened back by as much: dark from minute 30.
+    # A needs 5 vehicles; the one judged may be the missing one, so half of the 4 others must report.
+    # 3 report until minute 30 (not dark), then 1 (dark). a2 and a3 count as reporting for 2 minutes after
+    # their last pings, and the dark spell is widened back by as much: dark from minute 30.
     assert shares[0] == pytest.approx(30 / 60, abs=1 / 60)
-    assert shares[3] == 0.0  # B's one vehicle reports all along
+    assert shares[5] == 0.0  # B's one vehicle reports all along
+
+
+def test_one_missing_vehicle_of_two_is_not_a_dark_fleet() -> None:
+    day = plan(("A", 0, 60), ("A", 0, 60))
+    rows = [("a1", m) for m in range(60)]
+    pings = pd.DataFrame(
+        {
+            "vehicle_id": [v for v, _ in rows],
+            "timestamp": [T0 + pd.Timedelta(minutes=int(m)) for _, m in rows],
+        }
+    )
+    assert dark_shares(day, pings, pd.Series({"a1": "A", "a2": "A"}), share=2 / 3).max() == 0.0
 
 
 def test_a_dark_carrier_has_no_reporting_vehicle() -> None:

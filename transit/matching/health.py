@@ -103,8 +103,9 @@ def fleet_dark_timeline(
             {"v": pings["vehicle_id"].to_numpy()[mine], "m": minute_of[mine]}
         ).drop_duplicates()
         reporting = _distinct_within(seen, reach, minutes + 1)
-        # With nothing scheduled it still needs one vehicle: a late trip may run then.
-        dark = reporting < min_share * np.maximum(needed, 1)
+        # With nothing scheduled it still needs one vehicle: a late trip may run then. The trip judged may be
+        # missed, its bus off the air: the share counts the others (one fewer), unless none reports at all.
+        dark = (reporting < min_share * (np.maximum(needed, 1) - 1)) | (reporting == 0)
         # A vehicle counts as reporting up to `reach` minutes around its pings, so a dark spell shows
         # `reach` minutes short at either end: widen it back (towards no_data, never towards missed).
         spread = np.cumsum(np.r_[0, dark, np.zeros(reach, dtype=bool)])
