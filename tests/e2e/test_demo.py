@@ -40,7 +40,7 @@ def test_demo_synthesises_stores_and_prints_todays_plan_per_carrier(tmp_path: Pa
 
 
 def test_demo_run_twice_reuses_the_stored_version(tmp_path: Path) -> None:
-    args = ("demo", "--dir", str(tmp_path / "demo"), "--routes", "4", "--seed", "5")
+    args = ("demo", "--dir", str(tmp_path / "demo"), "--routes", "2", "--seed", "5")
     assert run_cli(*args).returncode == 0
     again = run_cli(*args)
     assert again.returncode == 0, again.stderr

@@ -24,6 +24,12 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return feed
 
 
+@pytest.fixture(scope="module")
+def missed_day(city: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One simulated day with 10% of trips not run, shared by the tests that only read it."""
+    return simulate(city, tmp_path_factory.mktemp("missed") / "p.csv", "--miss-rate", "0.1")
+
+
 def simulate(city: Path, out: Path, *faults: str) -> Path:
     result = run_cli(
         "simulate", "--feed", str(city), "--date", DAY, "--out", str(out), "--seed", "5", *faults
@@ -39,8 +45,8 @@ def detect(city: Path, pings: Path, *extra: str) -> dict[str, object]:
     return document
 
 
-def test_the_json_document_has_the_documented_shape(city: Path, tmp_path: Path) -> None:
-    pings = simulate(city, tmp_path / "p.csv", "--miss-rate", "0.1")
+def test_the_json_document_has_the_documented_shape(city: Path, missed_day: Path) -> None:
+    pings = missed_day
     document = detect(city, pings)
     assert set(document) == {"service_date", "feed_version", "trips", "carriers", "rejected_rows"}
     assert document["service_date"] == DAY  # inferred: the date holding the most pings
@@ -56,11 +62,10 @@ def test_the_json_document_has_the_documented_shape(city: Path, tmp_path: Path) 
 
 @pytest.mark.parametrize("ids", [(), ("--ignore-trip-ids",)])
 def test_missed_trips_of_a_clean_day_are_found_exactly(
-    city: Path, tmp_path: Path, ids: tuple[str, ...]
+    city: Path, missed_day: Path, ids: tuple[str, ...]
 ) -> None:
-    pings = simulate(city, tmp_path / "p.csv", "--miss-rate", "0.1")
-    trips = pd.DataFrame(detect(city, pings, *ids)["trips"])
-    truth = pd.read_csv(tmp_path / "p.truth.csv", dtype=str)
+    trips = pd.DataFrame(detect(city, missed_day, *ids)["trips"])
+    truth = pd.read_csv(missed_day.with_suffix(".truth.csv"), dtype=str)
     both = truth.merge(trips, on=["trip_id", "start_time"], suffixes=("_truth", ""))
     assert len(both) == len(truth) == len(trips)
     assert (both["verdict"] == both["expected_verdict"]).all()
@@ -75,8 +80,10 @@ def test_bad_input_names_the_option(city: Path, tmp_path: Path) -> None:
     assert "Traceback" not in no_service.stderr + missing.stderr
 
 
-def test_store_needs_the_feed_loaded_then_appends_once(city: Path, tmp_path: Path, database_url: str) -> None:
-    pings = simulate(city, tmp_path / "p.csv", "--miss-rate", "0.1")
+def test_store_needs_the_feed_loaded_then_appends_once(
+    city: Path, missed_day: Path, database_url: str
+) -> None:
+    pings = missed_day
     args = ("detect", "--feed", str(city), "--pings", str(pings), "--store", "--format", "json")
     not_loaded = run_cli(*args, database_url=database_url)
     assert not_loaded.returncode == 2 and "transit gtfs load" in not_loaded.stderr
