@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -118,3 +119,14 @@ def test_exempted_trips_are_exempt_and_leave_missed_pct(city: Path, tmp_path: Pa
     bad.write_text("trip_id,reason\nx,holiday\n", encoding="utf-8")
     refused = run_cli("detect", "--feed", str(city), "--pings", str(pings), "--exempt", str(bad))
     assert refused.returncode == 2 and "row 2, reason" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_match_once_passes_over_the_stored_pings(city: Path, database_url: str) -> None:
+    """The live matcher's entry point: one pass, nothing to do without a feed; a line per day in play."""
+    empty = run_cli("match", "--once", database_url=database_url)
+    assert empty.returncode == 0 and empty.stdout == "", empty.stderr
+    assert run_cli("gtfs", "load", str(city), database_url=database_url).returncode == 0
+    passed = run_cli("match", "--once", database_url=database_url)
+    assert passed.returncode == 0, passed.stderr
+    line = re.compile(r"^\S+Z \d{4}-\d\d-\d\d: \d+ final, \d+ revised, \d+ not_started$")
+    assert all(line.match(text) for text in passed.stdout.splitlines())  # none before the feed's first day

@@ -1,4 +1,5 @@
-"""`transit detect`: decide a whole service day from a feed and a ping file (entry point)."""
+"""`transit detect` (a whole service day from a feed and a ping file) and `transit match` (the live matcher
+over the stored pings): entry points."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from sqlalchemy.orm import Session, sessionmaker
 
 from transit import migrate
 from transit.clock import SystemClock
@@ -21,7 +23,7 @@ from transit.matching.detect import CARRIER_COLUMNS, TRIP_COLUMNS, detect_day
 from transit.matching.exemptions import apply_exemptions, read_exemptions
 from transit.matching.health import infer_service_date
 from transit.matching.live import tick
-from transit.matching.store import Decision, StoreResult, store_verdicts
+from transit.matching.store import Decision, store_verdicts
 from transit.render import OutputFormat, frame_to_records, render_json, render_records
 from transit.settings import Settings
 from transit.telemetry.files import read_ping_file
@@ -50,6 +52,7 @@ def detect_command(
     """Which scheduled trips of a service day were run, per carrier, with evidence."""
     exemptions = read_exemptions(exempt or [])  # small: its errors before the long reads
     loaded = load_feed(feed)
+    target = _store_target(loaded, feed) if store else None  # likewise, before reading the pings
     ping_file = read_ping_file(pings)
     timezone = str(loaded.feed.agency["agency_timezone"].iloc[0])
     service_date = (
@@ -60,8 +63,11 @@ def detect_command(
         raise BadParameter(f"--date: the feed schedules no trip on {service_date.isoformat()}")
     plan = apply_exemptions(plan, exemptions)
     detection = detect_day(loaded.feed, plan, ping_file.pings, use_trip_ids=not ignore_trip_ids)
-    if store:
-        result = _store(loaded, feed, detection.trips, timezone)
+    if target is not None:
+        sessions, version_id = target
+        decision = Decision(SystemClock().now(), f"cli:{getpass.getuser()}", source="batch")
+        with sessions.begin() as session:
+            result = store_verdicts(session, version_id, detection.trips, decision, timezone)
         sys.stderr.write(
             f"stored: {result.final} final, {result.revised} revised, {result.unchanged} unchanged,"
             f" {result.refused_after_cutoff} changed after the revision cut-off (not stored)\n"
@@ -98,19 +104,16 @@ def carrier_table(carriers: pd.DataFrame, fmt: OutputFormat = OutputFormat.TABLE
     return render_records(records, CARRIER_COLUMNS, fmt)
 
 
-def _store(loaded: LoadedFeed, feed: Path, trips: pd.DataFrame, timezone: str) -> StoreResult:
-    """Append the day's verdicts to the database of the settings; the feed must be loaded there."""
+def _store_target(loaded: LoadedFeed, feed: Path) -> tuple[sessionmaker[Session], int]:
+    """The database of the settings and the stored version of this feed; BadParameter if one is missing."""
     settings = Settings()
     migrate.require_head(settings.database_url)
     sessions = sessions_for(settings)
-    with sessions.begin() as session:
+    with sessions() as session:
         version = find_feed_version_by_hash(session, loaded.content_sha256)
-        if version is None:
-            raise BadParameter(
-                f"--store: the feed {feed} is not loaded; run `transit gtfs load {feed}` first"
-            )
-        decision = Decision(SystemClock().now(), f"cli:{getpass.getuser()}", source="batch")
-        return store_verdicts(session, version.id, trips, decision, timezone)
+    if version is None:
+        raise BadParameter(f"--store: the feed {feed} is not loaded; run `transit gtfs load {feed}` first")
+    return sessions, version.id
 
 
 def match_command(
