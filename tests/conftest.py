@@ -108,11 +108,19 @@ def postgres_database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     yield from _postgres_database(request)
 
 
+def _uses_database(item: pytest.Item) -> bool:
+    return "database_url" in getattr(item, "fixturenames", ())
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A pass of the suite on SQLite alone leaves out the PostgreSQL-only tests (the other pass runs them)."""
-    if "postgresql" in BACKENDS:
+    """Passes on one backend split the suite: a pass on SQLite alone leaves out the PostgreSQL-only tests;
+    a pass on PostgreSQL alone runs only the tests that touch a database (the SQLite pass ran the rest)."""
+    if BACKENDS == ["postgresql"]:
+        kept = [item for item in items if item.get_closest_marker("postgres") or _uses_database(item)]
+    elif "postgresql" not in BACKENDS:
+        kept = [item for item in items if item.get_closest_marker("postgres") is None]
+    else:
         return
-    kept = [item for item in items if item.get_closest_marker("postgres") is None]
     config.hook.pytest_deselected(items=[item for item in items if item not in kept])
     items[:] = kept
 
