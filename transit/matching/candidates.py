@@ -72,7 +72,7 @@ def find_candidates(
     start and end (epoch seconds).
     """
     vehicle, x, y, t = ping
-    key = np.floor(x / cell_m).astype(np.int64) * _KEY + np.floor(y / cell_m).astype(np.int64)
+    key = cell_keys(x, y, cell_m)
     minute = np.floor(t / 60).astype(np.int64)
     sector = _ping_sectors(vehicle, x, y)
     moving = sector >= 0
@@ -157,4 +157,4 @@ def _ping_sectors(vehicle: IntArray, x: FloatArray, y: FloatArray) -> IntArray:
         return np.zeros(0, dtype=np.int64)
     dx, dy = np.r_[0.0, np.diff(x)], np.r_[0.0, np.diff(y)]
     same = np.r_[False, vehicle[1:] == vehicle[:-1]]
-    return np.where(same & (np.hypot(dx, dy) >= _MIN_MOVE_M), _sector(dx, dy), -1)
+    return np.where(same, move_sectors(dx, dy, _MIN_MOVE_M), -1)

@@ -39,8 +39,6 @@ class MatchRules:
     late_start_s: float = 1200.0
     lost_after_s: float = 360.0
     max_speed_mps: float = 30.0
-    min_trusted_coverage: float = 0.2
-    trip_id_preference: float = 1.25
 
 
 @dataclass(frozen=True, slots=True)

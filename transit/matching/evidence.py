@@ -13,8 +13,7 @@ import pandas as pd
 from transit.matching.coverage import Schedules
 from transit.matching.projection import FloatArray, IntArray
 
-EVIDENCE_COLUMNS = ("coverage", "first_s", "last_s", "fit", "lag_s", "id_share", "start_delay_s")
-_DELAY_SCALE_S = 600.0  # a median lag of this much behind (or ahead of) the schedule halves the timing fit
+EVIDENCE_COLUMNS = ("coverage", "first_s", "last_s", "lag_s", "id_share", "start_delay_s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +50,7 @@ class CoveredStretches:
 def compute_evidence(
     found: MatchedPings, sched: Schedules, covered_m: FloatArray, at_stop_m: float
 ) -> pd.DataFrame:
-    """Per pair (EVIDENCE_COLUMNS): coverage, run span, timing fit and median lag behind the schedule (s),
+    """Per pair (EVIDENCE_COLUMNS): coverage, run span, median lag behind the schedule (s),
     payload id share, start delay (s)."""
     n = len(sched.start_s)
     count = np.bincount(found.pair, minlength=n)
@@ -61,14 +60,12 @@ def compute_evidence(
     share = np.clip((found.along_m - sched.first_m[p]) / np.maximum(span[p], 1.0), 0.0, 1.0)
     lag = found.t_s - sched.start_s[p] - share * (sched.end_s[p] - sched.start_s[p])
     delay = _median_per_pair(p, lag, n)
-    fit = np.nan_to_num(coverage / (1.0 + (delay / _DELAY_SCALE_S) ** 2))
     first_s, last_s = _run_span(found, sched, at_stop_m, n)
     return pd.DataFrame(
         {
             "coverage": coverage,
             "first_s": first_s,
             "last_s": last_s,
-            "fit": fit,
             "lag_s": delay,
             "id_share": np.bincount(p, found.named.astype(float), minlength=n) / np.maximum(count, 1),
             "start_delay_s": _start_delay_s(found, sched, at_stop_m, n),
