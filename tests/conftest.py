@@ -21,10 +21,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.broker import Mosquitto, mosquitto_binary
-from tests.support import IN_CI, SHARED_DATA
+from tests.support import DEFAULT_POSTGRES_URL, IN_CI, SHARED_DATA
 from transit import migrate
 
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+APP_ROLE = "transit_app"
 BACKENDS = [
     b.strip() for b in os.environ.get("TRANSIT_TEST_DATABASE", "sqlite,postgresql").split(",") if b.strip()
 ]
@@ -131,7 +131,9 @@ def _postgres_database(request: pytest.FixtureRequest) -> Iterator[str]:
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    # The service connects as its own role (migration 0006), and so does the suite: whatever it does must be
+    # allowed to that role. `as_owner` gives the owner's URL for what only an administrator does.
+    yield make_url(admin_url).set(database=name, username=APP_ROLE).render_as_string(hide_password=False)
     with engine.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()

@@ -17,6 +17,7 @@ from transit.gtfs.load import LoadedFeed, load_feed, validate_feed
 from transit.gtfs.model import FeedVersion, Severity
 from transit.gtfs.service import load_feed_in_force, store_feed
 from transit.gtfs.store import list_feed_versions
+from transit.ledger.commands import ledger_app
 from transit.matching.commands import detect_command, match_command
 from transit.render import OutputFormat, frame_to_records, render_json, render_records, to_json_value
 from transit.settings import Settings
@@ -35,6 +36,7 @@ gtfs_app = typer.Typer(help="GTFS feeds: validate, store, and list the day plan.
 app.add_typer(db_app, name="db")
 app.add_typer(gtfs_app, name="gtfs")
 app.add_typer(synth_app, name="synth")
+app.add_typer(ledger_app, name="ledger")
 app.command("ingest")(user_errors(ingest_command))
 app.command("replay")(user_errors(replay_command))
 app.command("simulate")(user_errors(simulate_command))

@@ -25,6 +25,9 @@ from transit.gtfs.dayplan import summarise_day_plan
 from transit.gtfs.load import LoadedFeed
 from transit.gtfs.service import load_feed_in_force, store_feed
 from transit.gtfs.store import find_feed_version_by_hash
+from transit.ledger.checkpoint import to_export
+from transit.ledger.keys import load_signing_key
+from transit.ledger.service import make_checkpoint, verify
 from transit.matching.commands import carrier_table
 from transit.matching.detect import detect_day
 from transit.matching.store import Decision, store_verdicts
@@ -150,6 +153,25 @@ def _verdicts(
     )
     emit(carrier_table(detection.carriers))
     emit(f"\nThe same from the file: transit detect --feed {directory / 'city.zip'} --pings {pings_file}\n")
+    _ledger(sessions, directory, emit)
+
+
+def _ledger(sessions: sessionmaker[Session], directory: Path, emit: Callable[[str], None]) -> None:
+    """Sign the ledger's head, export it as an auditor would keep it, and verify everything."""
+    key, _ = load_signing_key(directory / "ledger.key")
+    with sessions.begin() as session:
+        head = make_checkpoint(session, key, SystemClock().now())
+    exported = directory / "ledger-head.json"
+    exported.write_text(to_export(head, key.public_key()), encoding="utf-8")
+    with sessions() as session:
+        found = verify(session, key.public_key(), head)
+    status = "verified" if found.ok else f"FAILED at event {found.first_bad_seq}"
+    emit(
+        f"\n9. Ledger: {found.size:,} events (every verdict is one), hash-chained; head signed and exported "
+        f"to {exported}; {found.heads_checked} signed head(s) checked: {status}\n"
+        f"   Verify it yourself: TRANSIT_DATABASE_URL=sqlite:///{directory.resolve() / 'transit.db'} "
+        f"TRANSIT_LEDGER_KEY_FILE={directory / 'ledger.key'} transit ledger verify --checkpoint {exported}\n"
+    )
 
 
 def _window(pings: pd.DataFrame, today: dt.date) -> pd.DataFrame:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -28,3 +30,7 @@ class Settings(BaseSettings):
         return self.mqtt_url
 
     mqtt_topic_prefix: str = Field(default="transit/v1")
+    ledger_key_file: Path = Field(
+        default=Path("transit-ledger.key"),
+        description="The ledger's Ed25519 signing key (PEM), outside the database; created on first use.",
+    )

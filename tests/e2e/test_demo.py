@@ -37,6 +37,11 @@ def test_demo_synthesises_stores_and_prints_todays_plan_per_carrier(tmp_path: Pa
     )
     assert len(carriers) >= 2 and sum(int(c[1]) for c in carriers) == int(found.group(1))
     assert sum(int(c[4]) for c in carriers) > 0  # 5% of trips were not run: some are missed
+    # The ledger: every verdict an event, the head signed and exported, everything verified.
+    ledger = re.search(r"9\. Ledger: ([\d,]+) events .*: verified", result.stdout)
+    assert ledger is not None, result.stdout
+    assert int(ledger.group(1).replace(",", "")) == int(found.group(1))
+    assert (tmp_path / "demo" / "ledger-head.json").is_file()
 
 
 def test_demo_run_twice_reuses_the_stored_version(tmp_path: Path) -> None:
@@ -45,3 +50,4 @@ def test_demo_run_twice_reuses_the_stored_version(tmp_path: Path) -> None:
     again = run_cli(*args)
     assert again.returncode == 0, again.stderr
     assert "already stored as version 1" in again.stdout
+    assert ": verified" in again.stdout  # nothing new to store; the ledger and both heads still verify

@@ -96,6 +96,16 @@ def test_store_needs_the_feed_loaded_then_appends_once(
     trips = len(json.loads(first.stdout)["trips"])
     assert f"stored: {trips} final, 0 revised, 0 unchanged" in first.stderr
     assert f"stored: 0 final, 0 revised, {trips} unchanged" in again.stderr
+    # Every stored verdict is also a ledger event, chained and verifiable.
+    ledger = run_cli(
+        "ledger", "show", "--kind", "verdict_final", "--format", "json", database_url=database_url
+    )
+    events = json.loads(ledger.stdout)
+    assert len(events) == trips and {json.loads(e["payload"])["verdict"]["trip_id"] for e in events} == {
+        t["trip_id"] for t in json.loads(first.stdout)["trips"]
+    }
+    verified = run_cli("ledger", "verify", database_url=database_url)
+    assert verified.returncode == 0 and f"ledger verified: {trips} events" in verified.stdout
 
 
 def test_exempted_trips_are_exempt_and_leave_missed_pct(city: Path, tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine, make_url
 
 from tests.broker import Mosquitto, free_port
-from tests.support import run_cli
+from tests.support import as_owner, run_cli
 from transit.telemetry.model import PING_FIELDS, Ping
 from transit.telemetry.mqtt import Publisher, parse_mqtt_url
 from transit.telemetry.pings import parse_gtfsrt_message, ping_to_json
@@ -300,7 +300,9 @@ def test_a_database_outage_loses_nothing(
 ) -> None:
     url = make_url(postgres_database_url)
     engine = create_engine(url)
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        make_url(as_owner(postgres_database_url)).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
     ingest = Ingest(postgres_database_url, broker, tmp_path / "ingest.log")
     try:
         ingest.wait_until_subscribed()

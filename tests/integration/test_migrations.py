@@ -7,6 +7,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 
 import transit.gtfs.store
+import transit.ledger.store
 import transit.matching.store
 import transit.telemetry.store  # noqa: F401  (registers its tables)
 from transit import migrate
@@ -22,6 +23,7 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
     assert transit.gtfs.store.FeedVersionRow.__tablename__ in Base.metadata.tables
     assert transit.matching.store.VerdictRow.__tablename__ in Base.metadata.tables
     assert transit.matching.store.TripSignalRow.__tablename__ in Base.metadata.tables
+    assert transit.ledger.store.LedgerEventRow.__tablename__ in Base.metadata.tables
     assert differences == []
 
 

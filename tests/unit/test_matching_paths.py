@@ -12,7 +12,7 @@ import pytest
 
 from transit.gtfs.geo import EARTH_RADIUS_M, haversine_m, path_lengths_m
 from transit.matching.paths import PathIndex, build_paths
-from transit.matching.projection import Path, project_forward, project_onto_path, to_local_xy
+from transit.matching.projection import Path, fold_m, project_forward, project_onto_path, to_local_xy
 
 ORIGIN = (45.0, 10.0)
 
@@ -72,6 +72,17 @@ def test_a_point_on_an_out_and_back_street_goes_to_the_way_out_without_progress(
     along, offset = project(street, (300, 3), (1000, 0))
     np.testing.assert_allclose(along, [300, 1000])
     np.testing.assert_allclose(offset, [3, 0])
+
+
+def test_the_fold_of_a_path_is_short_when_it_never_comes_back_and_its_length_when_it_does() -> None:
+    straight = polyline((0, 0), (2000, 0))
+    l_shape = polyline((0, 0), (1000, 0), (1000, 1000))
+    out_and_back = polyline((0, 0), (1000, 0), (0, 0))
+    hairpin = polyline((0, 0), (1000, 0), (1000, 80), (0, 80))
+    assert 120 <= fold_m(straight, 120.0) <= 240  # the distance itself, plus the sampling step
+    assert 120 * np.sqrt(2) <= fold_m(l_shape, 120.0) <= (120 + 60) * np.sqrt(2) + 60  # across the corner
+    assert fold_m(out_and_back, 120.0) >= 2000
+    assert fold_m(hairpin, 120.0) >= 2080  # the two legs run 80 m apart
 
 
 def test_a_point_on_the_way_back_is_not_matched_to_the_way_out() -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from transit.matching.projection import BACK_TOLERANCE_M, FloatArray, IntArray, NearbySegments, Path
+from transit.matching.projection import BACK_TOLERANCE_M, FloatArray, IntArray, NearbySegments, Path, fold_m
 
 _STEP_BACK_M = 5.0  # a step this far backwards still counts as standing still (not as moving back)
 _EARLY_PACE = 0.75  # a vehicle may run its trip in this share of the scheduled time (after an early start)
@@ -25,6 +25,7 @@ _LONG_GAP_S = 120.0
 _STOP_RADIUS_M = 60.0  # a vehicle within this of the first stop is there (twice this with GPS noise)
 _TERMINAL_M = 200.0  # on a loop or out-and-back, the earliest pass within this of the nearest wins
 _GROUP = 1e8  # metres (or seconds) that keep pairs apart in one running maximum
+MIN_COVERAGE = 0.2  # DESIGN 5: under it a run is no trip at all (choose never takes such a pair)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class MatchRules:
     late_start_s: float = 1200.0
     lost_after_s: float = 360.0
     max_speed_mps: float = 30.0
+    min_coverage: float = MIN_COVERAGE  # pairs that cannot reach it are not tracked
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +90,12 @@ def track_pairs(
     x, y, t = xyt
     path = grid.path
     distinct, back = pings
-    rows = distinct[back]
     free_along, free_offset = grid.project(x[distinct], y[distinct])
-    keep = _after_departure(pair, (x[rows], y[rows], t[rows]), path, sched, rules)
+    rows = distinct[back]
+    hopeful = _hopeful(pair, (free_along[back], free_offset[back], t[rows]), path, sched, rules)
+    keep = np.flatnonzero(hopeful[pair])
+    here = rows[keep]
+    keep = keep[_after_departure(pair[keep], (x[here], y[here], t[here]), path, sched, rules)]
     pair, rows, back = pair[keep], rows[keep], back[keep]
     x, y, t = x[rows], y[rows], t[rows]
     dx, dy = motion[0][rows], motion[1][rows]
@@ -111,6 +116,38 @@ def track_pairs(
     covered = np.bincount(owner, intervals[:, 1] - intervals[:, 0], minlength=len(sched.start_s))
     active = _active_span(pair[matched], along[matched], t[matched], len(sched.start_s), rules)
     return Tracks(keep, pair, along, matched, owner, intervals, covered.astype(np.float64), active)
+
+
+def _hopeful(
+    pair: IntArray,
+    free: tuple[FloatArray, FloatArray, FloatArray],
+    path: Path,
+    sched: Schedules,
+    rules: MatchRules,
+) -> np.ndarray:
+    """Per pair, whether it may cover rules.min_coverage of its trip; the others need no tracking.
+
+    An upper bound from the free projection (`free`: along, offset, time per row, pair-major): a ping the
+    forward projection matches lies within the match radius of the path, as its free projection does, so
+    the two points lie within twice the radius of each other and at most the path's fold (`fold_m`) apart
+    along it. Coverage cannot reach beyond the span of those reaches, plus one end step either side.
+    """
+    along, offset, t = free
+    n = len(sched.start_s)
+    fold = fold_m(path, 2 * rules.match_radius_m)
+    near = (offset <= rules.match_radius_m) & _plausible(along, t, pair, sched, rules, give_m=fold)
+    lo, hi = np.full(n, np.inf), np.full(n, -np.inf)
+    rows = np.flatnonzero(near)
+    if len(rows):
+        heads = rows[np.r_[True, pair[rows][1:] != pair[rows][:-1]]]
+        at = np.searchsorted(rows, heads)
+        lo[pair[heads]] = np.minimum.reduceat(along[rows], at) - fold - _END_STEP_M
+        hi[pair[heads]] = np.maximum.reduceat(along[rows], at) + fold + _END_STEP_M
+    reach = np.clip(hi, sched.first_m, sched.last_m) - np.clip(lo, sched.first_m, sched.last_m)
+    span = sched.last_m - sched.first_m
+    return np.asarray(
+        np.where(span > 0, reach >= rules.min_coverage * span - 1e-6, np.isfinite(lo)), dtype=bool
+    )
 
 
 def _active_span(pair: IntArray, along: FloatArray, t: FloatArray, n: int, rules: MatchRules) -> FloatArray:
@@ -182,14 +219,22 @@ def _after_departure(
 
 
 def _plausible(
-    along: FloatArray, t: FloatArray, pair: IntArray, sched: Schedules, rules: MatchRules
+    along: FloatArray,
+    t: FloatArray,
+    pair: IntArray,
+    sched: Schedules,
+    rules: MatchRules,
+    give_m: float = 0.0,
 ) -> np.ndarray:
-    """Whether the schedule allows the vehicle at `along` at time t: not far ahead of it, nor far behind."""
+    """Whether the schedule allows the vehicle at `along` (or within give_m of it) at time t: not far ahead
+    of it, nor far behind."""
     first, start = sched.first_m[pair], sched.start_s[pair]
-    share = np.clip((along - first) / np.maximum(sched.last_m[pair] - first, 1.0), 0.0, 1.0)
+    length = np.maximum(sched.last_m[pair] - first, 1.0)
     duration = np.maximum(sched.end_s[pair] - start, 60.0)
-    earliest = start - rules.before_start_s + _EARLY_PACE * duration * share
-    latest = start + rules.late_start_s + _LATE_PACE * duration * share
+    share_lo = np.clip((along - give_m - first) / length, 0.0, 1.0)
+    share_hi = np.clip((along + give_m - first) / length, 0.0, 1.0)
+    earliest = start - rules.before_start_s + _EARLY_PACE * duration * share_lo
+    latest = start + rules.late_start_s + _LATE_PACE * duration * share_hi
     return np.asarray((t >= earliest) & (t <= latest), dtype=bool)
 
 

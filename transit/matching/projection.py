@@ -155,6 +155,23 @@ def _segment_projections(
     return start_m + t * span_m, offset
 
 
+def fold_m(path: Path, near_m: float, samples: int = 1000) -> float:
+    """At most how far apart along `path` two of its points within `near_m` of each other can be.
+
+    About near_m on a path that never comes back near itself; up to its length on an out-and-back or a loop
+    (a hairpin, a street driven both ways). Measured on points sampled along the path (at most `samples`),
+    and widened by the sampling step, so the figure is an upper bound.
+    """
+    if path.length_m == 0:
+        return 0.0
+    along = np.linspace(0.0, path.length_m, min(samples, int(np.ceil(path.length_m / (near_m / 2)))) + 1)
+    step = float(along[1])
+    x, y = np.interp(along, path.cum_m, path.x), np.interp(along, path.cum_m, path.y)
+    near = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) <= near_m + step
+    apart = np.abs(along[:, None] - along[None, :])
+    return float(np.where(near, apart, 0.0).max()) + step
+
+
 _CELL_KEY = np.int64(1 << 31)
 
 

@@ -6,14 +6,13 @@ one, before the cut-off (the end of the next service day, local time), a new rev
 that names the one it replaces; after the cut-off nothing is stored and the attempt is counted: only a
 dispute changes an outcome then (DESIGN.md section 5). Rows are never updated or deleted; the current
 verdict is the highest revision. Each row keeps its canonical JSON payload and its SHA-256, which the
-ledger (issue 5) chains.
+ledger chains: every stored row is also a ledger event (kind verdict_final or verdict_revised).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +22,9 @@ from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, Un
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from transit.db import Base, UTCDateTime
+from transit.ledger.canonical import canonical_json
+from transit.ledger.chain import Draft
+from transit.ledger.store import append_events
 from transit.render import frame_to_records
 
 EVENT_FINAL = "verdict_final"
@@ -91,11 +93,6 @@ class StoreResult:
     refused_after_cutoff: int
 
 
-def canonical_json(data: dict[str, Any]) -> str:
-    """Sorted keys, no spaces, UTF-8 text: the same data always gives the same bytes."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
 def revision_cutoff(service_date: dt.date, timezone: str) -> dt.datetime:
     """When late data stops revising a verdict: the end of the next service day (local midnight)."""
     local = dt.datetime.combine(service_date + dt.timedelta(days=2), dt.time(0), ZoneInfo(timezone))
@@ -109,8 +106,9 @@ def store_verdicts(
     records = frame_to_records(trips[[c for c in PAYLOAD_FIELDS if c in trips.columns]])
     latest = _latest(session, feed_version_id, {str(r["service_date"]) for r in records})
     counts = {"final": 0, "revised": 0, "unchanged": 0, "refused": 0}
+    drafts = []
     for record in records:
-        payload = canonical_json(record)
+        payload = canonical_json(record).decode("utf-8")
         digest = hashlib.sha256(payload.encode()).hexdigest()
         key = (str(record["service_date"]), str(record["trip_id"]), str(record["start_time"]))
         before = latest.get(key)
@@ -123,9 +121,28 @@ def store_verdicts(
             continue
         revision = 1 if before is None else before[0] + 1
         counts["final" if before is None else "revised"] += 1
-        session.add(_row(record, feed_version_id, revision, decision, (payload, digest)))
+        row = _row(record, feed_version_id, revision, decision, (payload, digest))
+        session.add(row)
+        drafts.append(_event(row, record, digest))
     session.flush()
+    append_events(session, drafts, decision.decided_at)
     return StoreResult(counts["final"], counts["revised"], counts["unchanged"], counts["refused"])
+
+
+def _event(row: VerdictRow, record: dict[str, Any], digest: str) -> Draft:
+    """The ledger event of a stored verdict: the verdict itself, where it came from, and its hash."""
+    return Draft(
+        actor=row.actor,
+        kind=row.event,
+        subject=f"trip:{row.service_date.isoformat()}/{row.trip_id}/{row.start_time}",
+        payload={
+            "verdict": record,
+            "verdict_sha256": digest,
+            "revision": row.revision,
+            "feed_version_id": row.feed_version_id,
+            "source": row.source,
+        },
+    )
 
 
 def _latest(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import transit.gtfs.store  # noqa: F401  (registers the tables on Base.metadata)
+import transit.ledger.store  # noqa: F401
 import transit.matching.store  # noqa: F401
 import transit.telemetry.store  # noqa: F401
 from transit.db import Base, make_engine
