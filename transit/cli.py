@@ -11,6 +11,15 @@ import typer
 from transit import migrate
 from transit.clock import SystemClock
 from transit.console import FormatOption, emit, finding_line, parse_date_option, sessions_for, user_errors
+from transit.contracts.commands import (
+    carriers_app,
+    contracts_app,
+    disputes_app,
+    enforce_command,
+    exemptions_app,
+    notices_app,
+    vehicles_app,
+)
 from transit.demo import run_demo
 from transit.gtfs.dayplan import DAY_PLAN_COLUMNS, summarise_day_plan
 from transit.gtfs.load import LoadedFeed, load_feed, validate_feed
@@ -37,6 +46,13 @@ app.add_typer(db_app, name="db")
 app.add_typer(gtfs_app, name="gtfs")
 app.add_typer(synth_app, name="synth")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(contracts_app, name="contracts")
+app.add_typer(disputes_app, name="disputes")
+app.add_typer(carriers_app, name="carriers")
+app.add_typer(notices_app, name="notices")
+app.add_typer(vehicles_app, name="vehicles")
+app.add_typer(exemptions_app, name="exemptions")
+app.command("enforce")(user_errors(enforce_command))
 app.command("ingest")(user_errors(ingest_command))
 app.command("replay")(user_errors(replay_command))
 app.command("simulate")(user_errors(simulate_command))

@@ -7,10 +7,13 @@ TRANSIT_MQTT_URL the pings go through an embedded broker (amqtt) inside this pro
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,6 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from transit import migrate
 from transit.clock import SystemClock
+from transit.contracts.config import parse_contract_book
+from transit.contracts.outbox import deliver_due, post_webhook
+from transit.contracts.service import enforce, load_book
 from transit.db import make_engine, make_session_factory
 from transit.errors import TransitError
 from transit.gtfs.dayplan import summarise_day_plan
@@ -153,7 +159,119 @@ def _verdicts(
     )
     emit(carrier_table(detection.carriers))
     emit(f"\nThe same from the file: transit detect --feed {directory / 'city.zip'} --pings {pings_file}\n")
+    _enforcement(sessions, directory, today, emit)
     _ledger(sessions, directory, emit)
+
+
+DEMO_CONTRACTS = """
+[department]
+name = "Petropavl transport department"
+timezone = "{timezone}"
+webhook = "{webhook}"
+
+[[carrier]]
+id = "AP1"
+name = "Avtopark 1"
+language = "ru"
+[carrier.channels]
+webhook = "{webhook}"
+mqtt = false
+
+[[carrier]]
+id = "AP2"
+name = "Avtopark 2"
+language = "kk"
+[carrier.channels]
+webhook = "{webhook}"
+mqtt = false
+
+[[contract]]
+id = "C-AP1"
+carrier = "AP1"
+agency_id = "AP1"
+start = {start}
+end = {end}
+
+[[contract]]
+id = "C-AP2"
+carrier = "AP2"
+agency_id = "AP2"
+start = {start}
+end = {end}
+[contract.policy]
+warnings_to_terminate = 1  # on probation: the first warning ends it
+"""
+
+
+def _enforcement(
+    sessions: sessionmaker[Session], directory: Path, today: dt.date, emit: Callable[[str], None]
+) -> None:
+    """Declare the carriers' contracts, enforce the day, deliver the notices to a local webhook."""
+    inbox = NoticeInbox(directory / "notices")
+    try:
+        contracts = directory / "contracts.toml"
+        contracts.write_text(
+            DEMO_CONTRACTS.format(
+                timezone=DEMO_TIMEZONE,
+                webhook=inbox.url,
+                start=today.replace(day=1),
+                end=today.replace(year=today.year + 2),
+            ),  # fmt: skip
+            encoding="utf-8",
+        )
+        book = parse_contract_book(contracts.read_text(encoding="utf-8"), str(contracts))
+        now = SystemClock().now()
+        settings = Settings()
+        with sessions.begin() as session:
+            load_book(session, book, "demo", now)
+            result = enforce(session, today, now, "demo")
+            deliveries = deliver_due(session, {"webhook": post_webhook}, now, settings)
+    finally:
+        inbox.close()
+    emit(
+        f"\n9. Contracts ({contracts}): AP1 standard (3 warnings in 90 days terminate), AP2 on probation "
+        f"(1 warning terminates). Enforcing {today}: {result.count('violation_recorded')} violations, "
+        f"{result.count('warning_issued')} warning(s), {result.count('contract_terminated')} termination(s)\n"
+    )
+    for event in result.events:
+        if event.kind in ("warning_issued", "contract_terminated"):
+            data = event.data()
+            what = (
+                f"warning {data['number']} of {data['of']}, {len(data['violation_ids'])} missed trip(s)"
+                if event.kind == "warning_issued"
+                else "TERMINATED; its routes go out to tender again"
+            )
+            emit(f"   {event.subject}: {what} (ledger event {event.seq})\n")
+    delivered = sum(bool(e.data()["ok"]) for e in deliveries)
+    emit(f"   Notices delivered to the carriers' webhook: {delivered} of {len(deliveries)}; {inbox.folder}\n")
+
+
+class NoticeInbox:
+    """A local webhook that saves each notice it receives as HTML (the carriers' side, for the demo)."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                name = re.sub(r"[^\w.-]+", "_", str(body["notice_id"])) + ".html"
+                (folder / name).write_text(str(body["document_html"]), encoding="utf-8")
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/notices"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def _ledger(sessions: sessionmaker[Session], directory: Path, emit: Callable[[str], None]) -> None:
@@ -167,8 +285,9 @@ def _ledger(sessions: sessionmaker[Session], directory: Path, emit: Callable[[st
         found = verify(session, key.public_key(), head)
     status = "verified" if found.ok else f"FAILED at event {found.first_bad_seq}"
     emit(
-        f"\n9. Ledger: {found.size:,} events (every verdict is one), hash-chained; head signed and exported "
-        f"to {exported}; {found.heads_checked} signed head(s) checked: {status}\n"
+        f"\n10. Ledger: {found.size:,} events (verdicts, violations, warnings, notices, deliveries), "
+        f"hash-chained; head signed and exported to {exported}; {found.heads_checked} signed head(s) "
+        f"checked: {status}\n"
         f"   Verify it yourself: TRANSIT_DATABASE_URL=sqlite:///{directory.resolve() / 'transit.db'} "
         f"TRANSIT_LEDGER_KEY_FILE={directory / 'ledger.key'} transit ledger verify --checkpoint {exported}\n"
     )

@@ -34,3 +34,7 @@ class Settings(BaseSettings):
         default=Path("transit-ledger.key"),
         description="The ledger's Ed25519 signing key (PEM), outside the database; created on first use.",
     )
+    smtp_url: str | None = Field(
+        default=None, description="The SMTP server notices are mailed through, e.g. smtp://127.0.0.1:25."
+    )
+    smtp_from: str = Field(default="transit@localhost", description="The sender address of mailed notices.")

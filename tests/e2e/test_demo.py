@@ -37,10 +37,16 @@ def test_demo_synthesises_stores_and_prints_todays_plan_per_carrier(tmp_path: Pa
     )
     assert len(carriers) >= 2 and sum(int(c[1]) for c in carriers) == int(found.group(1))
     assert sum(int(c[4]) for c in carriers) > 0  # 5% of trips were not run: some are missed
-    # The ledger: every verdict an event, the head signed and exported, everything verified.
-    ledger = re.search(r"9\. Ledger: ([\d,]+) events .*: verified", result.stdout)
+    # Contracts enforced on the day: warnings, AP2's probation contract terminated, notices delivered.
+    assert re.search(r"contract:C-AP1: warning 1 of 3, \d+ missed trip", result.stdout), result.stdout
+    assert "contract:C-AP2: TERMINATED" in result.stdout
+    notices = re.search(r"Notices delivered to the carriers' webhook: (\d+) of (\d+)", result.stdout)
+    assert notices is not None and notices.group(1) == notices.group(2) != "0"
+    assert (tmp_path / "demo" / "notices" / "termination_C-AP2.html").is_file()
+    # The ledger: verdicts and enforcement chained, the head signed and exported, everything verified.
+    ledger = re.search(r"10\. Ledger: ([\d,]+) events .*: verified", result.stdout, re.S)
     assert ledger is not None, result.stdout
-    assert int(ledger.group(1).replace(",", "")) == int(found.group(1))
+    assert int(ledger.group(1).replace(",", "")) > int(found.group(1))
     assert (tmp_path / "demo" / "ledger-head.json").is_file()
 
 

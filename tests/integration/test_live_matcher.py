@@ -14,12 +14,19 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from transit.clock import FixedClock
+from transit.contracts.config import parse_contract_book
+from transit.contracts.service import load_book, read_state
 from transit.db import make_engine, make_session_factory
 from transit.gtfs.load import LoadedFeed, load_feed
 from transit.gtfs.service import store_feed
+from transit.ledger.keys import load_signing_key
+from transit.ledger.service import verify
+from transit.ledger.store import list_checkpoints
+from transit.matching.commands import after_tick
 from transit.matching.detect import detect_day
 from transit.matching.live import SIGNAL_NOT_STARTED, tick
 from transit.matching.store import current_verdicts, list_signals
+from transit.settings import Settings
 from transit.synth.city import build_city
 from transit.synth.write import write_city
 from transit.telemetry.files import frame_to_pings
@@ -101,3 +108,69 @@ def test_not_started_comes_at_start_plus_8_minutes_once(
     ran = truth[(truth["happened"] == "ran") & (truth["start_delay_s"].astype(float) == 0)]
     signalled_ran = after.merge(ran, on=["trip_id", "start_time"])
     assert len(signalled_ran) <= 0.1 * len(after)  # a bus on its trip is rarely signalled
+
+
+LIVE_CONTRACTS = """
+[department]
+timezone = "Asia/Almaty"
+[[carrier]]
+id = "{carrier}"
+name = "Carrier"
+[carrier.channels]
+mqtt = false
+[[contract]]
+id = "C-live"
+carrier = "{carrier}"
+agency_id = "{carrier}"
+start = 2026-11-01
+end = 2027-11-01
+"""
+
+
+def test_the_live_service_alerts_at_once_and_enforces_a_day_when_it_is_final(
+    sessions: sessionmaker[Session],
+    day: tuple[Path, LoadedFeed, Simulation],
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    stored_day(sessions, day)
+    _, loaded, simulation = day
+    plan = loaded.day_plan(DAY)
+    carrier = str(plan["carrier_id"].iloc[0])
+    settings = Settings(database_url=database_url, ledger_key_file=tmp_path / "ledger.key")
+    with sessions.begin() as session:
+        book = parse_contract_book(LIVE_CONTRACTS.format(carrier=carrier))
+        load_book(session, book, "test", dt.datetime(2026, 11, 30, tzinfo=dt.UTC))
+    truth = simulation.truth.astype({"trip_id": str})[["trip_id", "start_time", "happened"]]
+    truth = truth.merge(plan, on=["trip_id", "start_time"])
+    target = (
+        truth[(truth["happened"] == "not_run") & (truth["carrier_id"] == carrier)]
+        .sort_values("start_at")
+        .iloc[0]
+    )
+    at = (target["start_at"] + pd.Timedelta(minutes=8)).to_pydatetime()
+    for now in (at, at + dt.timedelta(minutes=1)):  # the alert goes out once
+        result = {r.service_date: r for r in tick(sessions, FixedClock(now))}[DAY]
+        assert not result.final
+        after_tick(sessions, settings, result, now, "live")
+    with sessions() as session:
+        state = read_state(session)
+    alert = f"not_started:{DAY.isoformat()}/{target['trip_id']}/{target['start_time']}"
+    assert alert in state.notices and state.notices[alert].kind == "not_started"
+    assert sum(n.kind == "not_started" for n in state.notices.values()) == len(
+        {n for n in state.notices if n.startswith("not_started:")}
+    )
+    assert not state.warnings  # nothing is enforced before the day is final
+    end = (plan["end_at"].max() + pd.Timedelta(minutes=31)).to_pydatetime()
+    for now in (end, end + dt.timedelta(minutes=5)):  # enforced once however often it runs
+        result = {r.service_date: r for r in tick(sessions, FixedClock(now))}[DAY]
+        assert result.final
+        after_tick(sessions, settings, result, now, "live")
+    with sessions() as session:
+        state = read_state(session)
+        heads = list_checkpoints(session)
+        assert verify(session, load_signing_key(settings.ledger_key_file)[0].public_key()).ok
+    assert [w.unit_date for w in state.warnings.values()] == [DAY]
+    missed = {v.trip["trip_id"] for v in state.violations.values()}
+    assert str(target["trip_id"]) in missed
+    assert len(heads) >= 2  # signed on the first pass (none yet) and after the enforcement

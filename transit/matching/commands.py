@@ -3,6 +3,8 @@ over the stored pings): entry points."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import getpass
 import sys
 import time
@@ -16,13 +18,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from transit import migrate
 from transit.clock import SystemClock
 from transit.console import FormatOption, emit, parse_date_option, sessions_for
+from transit.contracts.outbox import deliver_due, standard_senders
+from transit.contracts.service import NoVerdicts, alert_not_started, enforce
 from transit.errors import BadParameter
 from transit.gtfs.load import LoadedFeed, load_feed
 from transit.gtfs.store import find_feed_version_by_hash
+from transit.ledger.chain import Event
+from transit.ledger.commands import signing_key
+from transit.ledger.service import make_checkpoint
+from transit.ledger.store import list_checkpoints
 from transit.matching.detect import CARRIER_COLUMNS, TRIP_COLUMNS, detect_day
 from transit.matching.exemptions import apply_exemptions, read_exemptions
 from transit.matching.health import infer_service_date
-from transit.matching.live import tick
+from transit.matching.live import TickResult, tick
 from transit.matching.store import Decision, store_verdicts
 from transit.render import OutputFormat, frame_to_records, render_json, render_records
 from transit.settings import Settings
@@ -116,13 +124,18 @@ def _store_target(loaded: LoadedFeed, feed: Path) -> tuple[sessionmaker[Session]
     return sessions, version.id
 
 
+CHECKPOINT_EVERY = dt.timedelta(hours=1)  # the ledger's head is signed at least this often while live
+
+
 def match_command(
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit (for cron or a test)")] = False,
     interval: Annotated[
         float, typer.Option("--interval", min=1.0, help="Seconds between passes", metavar="SECONDS")
     ] = 60.0,
 ) -> None:
-    """The live matcher: final verdicts and not_started signals from the stored pings, pass after pass."""
+    """The live matcher: final verdicts and not_started signals from the stored pings, pass after pass; the
+    not_started alerts go out at once, a day is enforced once all its verdicts are final, and the ledger's
+    head is signed after every enforcement and at least hourly."""
     settings = Settings()
     migrate.require_head(settings.database_url)
     sessions = sessions_for(settings)
@@ -135,7 +148,38 @@ def match_command(
                 f"{clock.now():%Y-%m-%dT%H:%M:%SZ} {result.service_date}: {stored.final} final, "
                 f"{stored.revised} revised, {result.not_started} not_started\n"
             )
+            after_tick(sessions, settings, result, clock.now(), actor)
             sys.stdout.flush()
         if once:
             return
         time.sleep(interval)
+
+
+def after_tick(
+    sessions: sessionmaker[Session], settings: Settings, result: TickResult, now: dt.datetime, actor: str
+) -> None:
+    """What a tick sets off: not_started alerts; enforcement of a day whose verdicts are all final (exactly
+    once in effect: enforcing again adds nothing); a signed head after enforcement and at least hourly;
+    delivery of whatever notices are due."""
+    with sessions.begin() as session:
+        alerted = alert_not_started(session, result.alerts, now)
+        enforced: list[Event] = []
+        if result.final:
+            with contextlib.suppress(NoVerdicts):  # nothing of the day was stored: nothing to enforce
+                enforced = enforce(session, result.service_date, now, actor).events
+        heads = list_checkpoints(session)
+        stale = not heads or heads[-1].at < now - CHECKPOINT_EVERY
+        if enforced or stale:
+            make_checkpoint(session, signing_key(settings), now)
+    if alerted or enforced:
+        sys.stdout.write(
+            f"  {len(alerted)} not_started alert(s); enforced {result.service_date}: {len(enforced)} events\n"
+        )
+    senders = standard_senders(settings)
+    try:
+        with sessions.begin() as session:
+            deliver_due(session, senders, now, settings)
+    finally:
+        close = getattr(senders["mqtt"], "close", None)
+        if close is not None:
+            close()

@@ -27,7 +27,7 @@ from transit.clock import Clock
 from transit.errors import FeedNotFound
 from transit.gtfs.service import load_feed_in_force
 from transit.matching.detect import detect_day
-from transit.matching.store import Decision, StoreResult, add_signals, store_verdicts
+from transit.matching.store import Decision, StoreResult, add_signals, list_signals, store_verdicts
 from transit.matching.verdicts import KEY, VerdictRules
 from transit.telemetry.store import pings_frame
 
@@ -44,6 +44,8 @@ class TickResult:
     feed_version_id: int
     stored: StoreResult
     not_started: int
+    alerts: pd.DataFrame  # the trips signalled not_started in this tick (KEY, carrier_id, route_id, start_at)
+    final: bool  # every trip of the day is past its end plus the grace period: its verdicts are all final
 
 
 def tick(
@@ -74,8 +76,15 @@ def tick(
         late = not_started(plan, detection.matched, pings, now, rules)
         with sessions.begin() as session:
             stored = store_verdicts(session, version.id, detection.trips, decision, timezone)
+            known = list_signals(session, service_date, SIGNAL_NOT_STARTED)
             signalled = add_signals(session, version.id, late, SIGNAL_NOT_STARTED, decision)
-        results.append(TickResult(service_date, version.id, stored, signalled))
+        fresh = late.merge(
+            known[["trip_id", "start_time"]], on=["trip_id", "start_time"], how="left", indicator=True
+        )
+        fresh = fresh[fresh["_merge"] == "left_only"].drop(columns="_merge")
+        alerts = fresh.merge(plan[[*KEY, "route_id", "agency_id", "start_at", "end_at"]], on=KEY, how="left")
+        final = bool(plan["end_at"].max() + pd.Timedelta(seconds=rules.grace_seconds) <= now)
+        results.append(TickResult(service_date, version.id, stored, signalled, alerts, final))
     return results
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -255,6 +256,28 @@ def current_verdicts(session: Session, service_date: dt.date, feed_version_id: i
         ],  # fmt: skip
     )
     return frame.drop_duplicates(["trip_id", "start_time"], keep="last").reset_index(drop=True)
+
+
+def day_verdicts(session: Session, service_date: dt.date) -> tuple[int | None, pd.DataFrame]:
+    """The current verdicts of a day in full (PAYLOAD_FIELDS, revision, payload_sha256), from the newest feed
+    version that has verdicts for it; (None, empty) when none are stored."""
+    version = session.scalar(
+        select(func.max(VerdictRow.feed_version_id)).where(VerdictRow.service_date == service_date)
+    )
+    columns = [*PAYLOAD_FIELDS, "revision", "payload_sha256"]
+    if version is None:
+        return None, pd.DataFrame(columns=columns)
+    rows = session.execute(
+        select(VerdictRow.trip_id, VerdictRow.start_time, VerdictRow.revision, VerdictRow.payload,
+               VerdictRow.payload_sha256)
+        .where(VerdictRow.service_date == service_date, VerdictRow.feed_version_id == version)
+        .order_by(VerdictRow.trip_id, VerdictRow.start_time, VerdictRow.revision)
+    ).all()  # fmt: skip
+    records = [
+        json.loads(r.payload) | {"revision": r.revision, "payload_sha256": r.payload_sha256} for r in rows
+    ]
+    frame = pd.DataFrame(records, columns=columns)
+    return version, frame.drop_duplicates(["trip_id", "start_time"], keep="last").reset_index(drop=True)
 
 
 class TripSignalRow(Base):

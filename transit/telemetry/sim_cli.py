@@ -72,6 +72,9 @@ def simulate_command(
     out_of_order_rate: Annotated[
         float, typer.Option("--out-of-order-rate", help=f"{RATE} pings delivered 1-60 s late.")
     ] = 0.0,
+    miss_carrier: Annotated[
+        str | None, typer.Option("--miss-carrier", help="Only this carrier_id's trips are not run.")
+    ] = None,
     dark_carrier: Annotated[
         str | None, typer.Option("--dark-carrier", help="A carrier_id whose whole fleet goes dark.")
     ] = None,
@@ -96,7 +99,7 @@ def simulate_command(
             late_start_rate=late_start_rate, late_start_max_min=late_start_max_min, detour_rate=detour_rate,
             short_turn_rate=short_turn_rate, deadhead_rate=deadhead_rate, swap_rate=swap_rate,
             wrong_trip_id_rate=wrong_trip_id_rate, no_ids_rate=no_ids_rate, duplicate_rate=duplicate_rate,
-            out_of_order_rate=out_of_order_rate, dark_carrier=dark_carrier,
+            out_of_order_rate=out_of_order_rate, dark_carrier=dark_carrier, miss_carrier=miss_carrier,
             dark_window=_window(dark_window, "dark_window"), outage=_window(outage, "outage"),
         )  # fmt: skip
         _check_numbers(seed, interval)

@@ -68,6 +68,7 @@ class Faults:
     """What goes wrong on the simulated day; rates are shares in 0..1. Default: only 5 m of GPS noise."""
 
     miss_rate: float = 0.0  # trips not run
+    miss_carrier: str | None = None  # only this carrier's trips are not run (None: anyone's)
     gps_noise_m: float = 5.0  # standard deviation per axis (east, north), metres
     drop_rate: float = 0.0  # pings lost at random
     silent_rate: float = 0.0  # vehicles whose tracker is silent for 20-60% of their day
@@ -109,6 +110,7 @@ class Faults:
         extra = [
             ("gps_noise", self.gps_noise_m),
             ("dark_carrier", self.dark_carrier),
+            ("miss_carrier", self.miss_carrier),
             ("outage", self.outage),
         ]
         return on + [name for name, value in extra if value]
@@ -133,7 +135,9 @@ class TripFaults:
     deadhead: BoolArray  # after this run the bus runs empty along another route, if the layover allows
 
 
-def draw_trip_faults(faults: Faults, seed: int, route_id: pd.Series, length_m: FloatArray) -> TripFaults:
+def draw_trip_faults(
+    faults: Faults, seed: int, route_id: pd.Series, length_m: FloatArray, carrier_id: pd.Series | None = None
+) -> TripFaults:
     """Pick the trips each trip fault hits; a missed trip has no other trip fault, a short turn no detour.
 
     `length_m` is each trip's path length: a detour keeps within 10% of it, so trips under about 3.8 km
@@ -141,6 +145,9 @@ def draw_trip_faults(faults: Faults, seed: int, route_id: pd.Series, length_m: F
     """
     n = len(route_id)
     missed = stream(seed, "miss").random(n) < faults.miss_rate
+    if faults.miss_carrier is not None:
+        owner = carrier_id.astype(str).to_numpy() if carrier_id is not None else np.full(n, "")
+        missed &= owner == faults.miss_carrier
     rng = stream(seed, "late_start")
     late = (rng.random(n) < faults.late_start_rate) & ~missed
     late_s = np.where(late, np.round(rng.uniform(60.0, faults.late_start_max_min * 60.0, n)), 0.0)

@@ -86,7 +86,7 @@ def simulate_day(
     templates, paths = build_templates(tables, plan)
     fleet = build_fleet(plan, templates, paths)
     length_m = templates.end_m()[fleet.template] - templates.start_m()[fleet.template]
-    trip_faults = draw_trip_faults(faults, seed, plan["route_id"], length_m)
+    trip_faults = draw_trip_faults(faults, seed, plan["route_id"], length_m, plan.get("carrier_id"))
     vehicle_faults = draw_vehicle_faults(faults, seed, fleet.vehicles)
     ends, run_s = _run_ends(fleet, templates, trip_faults)
     order = run_order(fleet, ~trip_faults.missed)
