@@ -177,7 +177,9 @@ def exempt_keys(
             scope &= trips["route_id"].astype(str).isin(exemption.routes)
         if exemption.from_time and exemption.to_time:
             scope &= (starts >= exemption.from_time.zfill(8)) & (starts < exemption.to_time.zfill(8))
-        if exemption.routes or exemption.from_time:
+        if exemption.routes or (
+            exemption.from_time and not exemption.trips
+        ):  # a time range alone: all routes
             mask |= scope
         keys |= set(
             zip(
