@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -104,9 +105,13 @@ def gtfs_check(
 def gtfs_load(
     feed: Annotated[Path, typer.Argument(help="GTFS zip or folder")],
     fmt: FormatOption = OutputFormat.TABLE,
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="Who loads it (default: cli:<OS user>); a ledger event")
+    ] = None,
 ) -> None:
     """Validate a feed and store it as a feed version (the same content is stored once)."""
-    stored = store_feed(sessions_for(Settings()), feed, SystemClock())
+    who = actor.strip() if actor and actor.strip() else f"cli:{getpass.getuser()}"
+    stored = store_feed(sessions_for(Settings()), feed, SystemClock(), who)
     record = {"created": stored.created, "warnings": len(stored.findings), **_version_record(stored.version)}
     if fmt is OutputFormat.TABLE:
         verb = "stored as" if stored.created else "already stored as"

@@ -22,10 +22,11 @@ from transit.contracts.config import parse_contract_book
 from transit.contracts.disputes import Outcome, open_dispute, rule_dispute
 from transit.contracts.outbox import deliver_due, standard_senders
 from transit.contracts.record import carrier_record, contract_status
-from transit.contracts.service import enforce, load_book, read_state
+from transit.contracts.service import enforce, load_book, read_state, trips_in_area
 from transit.contracts.state import EXEMPTION_GRANTED, VEHICLE_REGISTERED, contract_to_dict
 from transit.contracts.store import find_document
 from transit.errors import BadParameter
+from transit.gtfs.service import load_feed_in_force
 from transit.ledger.chain import Draft
 from transit.ledger.commands import signing_key
 from transit.ledger.service import make_checkpoint, refuse
@@ -384,6 +385,19 @@ def vehicles_load(
     emit(f"{file}: {len(drafts)} vehicle(s) registered or moved, {len(rows) - len(drafts)} unchanged\n")
 
 
+def _area(text: str) -> list[float]:
+    """MIN_LAT,MIN_LON,MAX_LAT,MAX_LON as four numbers, south-west corner first."""
+    try:
+        box = [float(part) for part in text.split(",")]
+    except ValueError:
+        box = []
+    if len(box) != 4 or not (-90 <= box[0] < box[2] <= 90 and -180 <= box[1] < box[3] <= 180):
+        raise BadParameter(
+            f"--area: {text!r} is not MIN_LAT,MIN_LON,MAX_LAT,MAX_LON (south-west corner first)"
+        )
+    return box
+
+
 def _seconds(value: str | None) -> str | None:
     """HH:MM:SS of an HH:MM or HH:MM:SS option (as GTFS writes start times), zero-padded."""
     if value is None:
@@ -412,6 +426,12 @@ def exemptions_add(
         str | None, typer.Option("--from", metavar="HH:MM", help="Trips starting from")
     ] = None,
     to_time: Annotated[str | None, typer.Option("--to", metavar="HH:MM", help="... and before")] = None,
+    area: Annotated[
+        str | None,
+        typer.Option(
+            "--area", metavar="MIN_LAT,MIN_LON,MAX_LAT,MAX_LON", help="Trips calling at a stop inside"
+        ),
+    ] = None,
 ) -> None:
     """Exempt trips in advance: by trip, by route, by a time range (with routes, or for all routes)."""
     first = parse_date_option(date)
@@ -429,11 +449,19 @@ def exemptions_add(
             raise BadParameter(f"{name}: {value!r} is not HH:MM")
     if (from_time is None) != (to_time is None):
         raise BadParameter("--from and --to go together")
-    if not (trips or route or from_time):
-        raise BadParameter("name what is exempt: --trip, --route, or --from/--to")
+    box = _area(area) if area else None
+    if not (trips or route or from_time or box):
+        raise BadParameter("name what is exempt: --trip, --route, --from/--to or --area")
     if not reason.strip():
         raise BadParameter("--reason: say why")
     _, sessions = _sessions()
+    stop_ids: list[str] = []
+    if box is not None:  # the trips calling inside it, in the feed in force on the first date
+        _, loaded = load_feed_in_force(sessions, first)
+        stop_ids, through = trips_in_area(loaded.feed.stops, loaded.feed.stop_times, box)
+        if not stop_ids:
+            raise BadParameter(f"--area: no stop of the feed in force on {first} lies inside {area}")
+        trips += [[trip_id, None] for trip_id in through]
     now = SystemClock().now()
     exemption_id = f"E-{now:%Y%m%dT%H%M%S%f}"
     payload = {
@@ -443,6 +471,8 @@ def exemptions_add(
         "last_date": last.isoformat(),
         "trips": trips,
         "routes": list(route or []),
+        "area": box,
+        "stop_ids": stop_ids,
         "from_time": _seconds(from_time),
         "to_time": _seconds(to_time),
     }

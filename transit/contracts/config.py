@@ -44,7 +44,10 @@ def parse_contract_book(text: str, source: str = "contracts.toml") -> ContractBo
     problems += [f"unknown table [{name}]" for name in sorted(unknown)]
     department = _department(document.get("department", {}), problems)
     carriers = [_carrier(t, i, problems) for i, t in enumerate(_tables(document, "carrier", problems), 1)]
-    contracts = [_contract(t, i, problems) for i, t in enumerate(_tables(document, "contract", problems), 1)]
+    known = {c.carrier_id for c in carriers if c is not None}
+    contracts = [
+        _contract(t, i, known, problems) for i, t in enumerate(_tables(document, "contract", problems), 1)
+    ]
     _check_references(carriers, contracts, problems)
     if problems:
         raise ContractsInvalid(source, problems)
@@ -171,7 +174,7 @@ def _carrier(table: dict[str, Any], number: int, problems: list[str]) -> Carrier
     )
 
 
-def _contract(table: dict[str, Any], number: int, problems: list[str]) -> Contract | None:
+def _contract(table: dict[str, Any], number: int, carriers: set[str], problems: list[str]) -> Contract | None:
     where = f"[[contract]] #{number}" + (f" ({table['id']})" if isinstance(table.get("id"), str) else "")
     known = {"id", "carrier", "routes", "agency_id", "start", "end", "policy"}
     f = _Fields(table, where, known, problems)
@@ -184,6 +187,8 @@ def _contract(table: dict[str, Any], number: int, problems: list[str]) -> Contra
         )
     if start and end and end < start:
         f.bad("end", f"is before its start ({end} < {start})")
+    if carrier_id is not None and carrier_id not in carriers:
+        f.bad("carrier", f"names {carrier_id!r}, which no [[carrier]] declares")
     policy = _policy(table.get("policy", {}), f"{where} policy", problems)
     if not (contract_id and carrier_id and start and end):
         return None
@@ -232,8 +237,3 @@ def _check_references(
         if contract.contract_id in seen:
             problems.append(f"[[contract]] {contract.contract_id}: declared twice")
         seen.add(contract.contract_id)
-        if contract.carrier_id not in known:
-            problems.append(
-                f"[[contract]] {contract.contract_id}: field 'carrier' names {contract.carrier_id!r}, "
-                "which no [[carrier]] declares"
-            )

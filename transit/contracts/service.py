@@ -338,3 +338,15 @@ def _text(value: Any) -> Any:
     if value is None or (isinstance(value, float) and value != value):
         return None
     return value if isinstance(value, int | float | str) else str(value)
+
+
+def trips_in_area(
+    stops: pd.DataFrame, stop_times: pd.DataFrame, area: list[float]
+) -> tuple[list[str], list[str]]:
+    """The stops inside a box [min_lat, min_lon, max_lat, max_lon] and the trips that call at any of them."""
+    min_lat, min_lon, max_lat, max_lon = area
+    lat = pd.to_numeric(stops["stop_lat"], errors="coerce")
+    lon = pd.to_numeric(stops["stop_lon"], errors="coerce")
+    inside = stops.loc[lat.between(min_lat, max_lat) & lon.between(min_lon, max_lon), "stop_id"].astype(str)
+    calls = stop_times[stop_times["stop_id"].astype(str).isin(set(inside))]
+    return sorted(inside), sorted(calls["trip_id"].astype(str).unique())

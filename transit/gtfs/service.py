@@ -16,6 +16,10 @@ from transit.gtfs.load import LoadedFeed, load_feed, load_feed_archive
 from transit.gtfs.model import FeedAgency, FeedVersion, Finding
 from transit.gtfs.source import pack_members
 from transit.gtfs.store import add_feed_version, find_feed_in_force, get_feed_archive
+from transit.ledger.chain import Draft
+from transit.ledger.store import append_events
+
+FEED_VERSION_STORED = "feed_version_stored"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,12 +29,26 @@ class StoredFeed:
     findings: list[Finding]
 
 
-def store_feed(sessions: sessionmaker[Session], path: Path, clock: Clock) -> StoredFeed:
-    """Validate the feed at `path` and store it as a feed version; the same content is stored once."""
+def store_feed(
+    sessions: sessionmaker[Session], path: Path, clock: Clock, actor: str = "system"
+) -> StoredFeed:
+    """Validate the feed at `path` and store it as a feed version; the same content is stored once. A new
+    version is a configuration event of the ledger (`feed_version_stored`, by `actor`)."""
     loaded = load_feed(path)
     version = to_feed_version(loaded, source_name=Path(path).name, loaded_at=clock.now())
     with sessions.begin() as session:
         stored, created = add_feed_version(session, version, pack_members(loaded.file_bytes))
+        if created:
+            payload = {
+                "feed_version_id": stored.id,
+                "content_sha256": stored.content_sha256,
+                "source_name": stored.source_name,
+                "valid_from": stored.valid_from.isoformat(),
+                "valid_to": stored.valid_to.isoformat(),
+                "trip_count": stored.trip_count,
+            }
+            draft = Draft(actor, FEED_VERSION_STORED, f"feed_version:{stored.id}", payload)
+            append_events(session, [draft], clock.now())
     return StoredFeed(stored, created, loaded.findings)
 
 

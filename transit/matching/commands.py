@@ -55,6 +55,9 @@ def detect_command(
     store: Annotated[
         bool, typer.Option("--store", help="Store the verdicts in TRANSIT_DATABASE_URL (feed loaded first)")
     ] = False,
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="With --store: who decides (default: cli:<OS user>)")
+    ] = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Which scheduled trips of a service day were run, per carrier, with evidence."""
@@ -73,7 +76,8 @@ def detect_command(
     detection = detect_day(loaded.feed, plan, ping_file.pings, use_trip_ids=not ignore_trip_ids)
     if target is not None:
         sessions, version_id = target
-        decision = Decision(SystemClock().now(), f"cli:{getpass.getuser()}", source="batch")
+        who = actor.strip() if actor and actor.strip() else f"cli:{getpass.getuser()}"
+        decision = Decision(SystemClock().now(), who, source="batch")
         with sessions.begin() as session:
             result = store_verdicts(session, version_id, detection.trips, decision, timezone)
         sys.stderr.write(
