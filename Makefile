@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.bench_accuracy --seeds 10
 	$(BIN)/python -m bench.bench_capmetro
 	$(BIN)/python -m bench.bench_detect --routes 300 --vehicles 1000 --runs 1
+	$(BIN)/python -m bench.bench_ledger --events 100000 --runs 3
 
 db-upgrade: $(STAMP)
 	$(BIN)/transit db upgrade

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
+from google.transit import gtfs_realtime_pb2
 
 from tests.support import run_cli
 
+TODAY = dt.datetime.now(dt.UTC).date()  # the department's time zone is UTC when the file names none
 GOOD = """
 [[carrier]]
 id = "AP1"
@@ -17,8 +20,8 @@ name = "Avtopark 1"
 id = "C-1"
 carrier = "AP1"
 agency_id = "AP1"
-start = 2026-11-01
-end = 2027-10-31
+start = 2026-01-01
+end = 2099-12-31
 """
 
 
@@ -26,7 +29,16 @@ end = 2027-10-31
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     feed = tmp_path_factory.mktemp("city") / "city.zip"
     made = run_cli(
-        "synth", "city", "--routes", "2", "--seed", "4", "--start-date", "2026-11-30", "--out", str(feed)
+        "synth",
+        "city",
+        "--routes",
+        "2",
+        "--seed",
+        "4",
+        "--start-date",
+        (TODAY - dt.timedelta(days=1)).isoformat(),
+        "--out",
+        str(feed),
     )
     assert made.returncode == 0, made.stderr
     return feed
@@ -44,7 +56,7 @@ def test_a_bad_contracts_file_names_each_mistake_and_stores_nothing(
 ) -> None:
     bad = tmp_path / "contracts.toml"
     bad.write_text(
-        GOOD.replace("start = 2026-11-01", 'start = "November"').replace('"AP1"\nagency', '"AP9"\nagency')
+        GOOD.replace("start = 2026-01-01", 'start = "November"').replace('"AP1"\nagency', '"AP9"\nagency')
     )
     result = run_cli("contracts", "load", str(bad), "--actor", "clerk", database_url=database_url)
     assert result.returncode == 2 and "Traceback" not in result.stderr
@@ -61,7 +73,7 @@ def test_a_changed_file_amends_and_a_contract_left_out_is_kept(database_url: str
     assert (
         run_cli("contracts", "load", str(path), "--actor", "clerk", database_url=database_url).returncode == 0
     )
-    path.write_text(GOOD.replace("end = 2027-10-31", "end = 2028-10-31"))
+    path.write_text(GOOD.replace("end = 2099-12-31", "end = 2098-12-31"))
     amended = run_cli("contracts", "load", str(path), "--actor", "head", database_url=database_url)
     assert "0 registered, 1 amended, 1 unchanged" in amended.stdout
     (amendment,) = events(database_url, "contract_amended")
@@ -97,17 +109,69 @@ def test_vehicles_and_exemptions_by_area_are_recorded_and_bad_rows_named(
     )
     loaded = run_cli("gtfs", "load", str(city), "--actor", "planner", database_url=database_url)
     assert loaded.returncode == 0 and events(database_url, "feed_version_stored")[0]["actor"] == "planner"
-    exempt = ("exemptions", "add", "--date", "2026-12-01", "--reason", "city marathon", "--actor", "head")
+    exempt = (
+        "exemptions",
+        "add",
+        "--date",
+        TODAY.isoformat(),
+        "--reason",
+        "city marathon",
+        "--actor",
+        "head",
+    )
     everywhere = run_cli(*exempt, "--area", "-90,-180,90,180", database_url=database_url)
     assert everywhere.returncode == 0, everywhere.stderr
     payload = json.loads(str(events(database_url, "exemption_granted")[0]["payload"]))
     assert payload["stop_ids"] and payload["trips"]  # every stop and trip of the feed lies inside
     nowhere = run_cli(*exempt, "--area", "10,10,10.001,10.001", database_url=database_url)
     assert (
-        nowhere.returncode == 2 and "no stop of the feed in force on 2026-12-01 lies inside" in nowhere.stderr
+        nowhere.returncode == 2 and f"no stop of the feed in force on {TODAY} lies inside" in nowhere.stderr
     )
     malformed = run_cli(*exempt, "--area", "north", database_url=database_url)
     assert (
         malformed.returncode == 2
         and "--area: 'north' is not MIN_LAT,MIN_LON,MAX_LAT,MAX_LON" in malformed.stderr
     )
+    # After the cut-off (yesterday's service at the latest) an exemption would undo enforcement by decree.
+    late = (TODAY - dt.timedelta(days=2)).isoformat()
+    refused = run_cli(
+        "exemptions",
+        "add",
+        "--date",
+        late,
+        "--route",
+        "1",
+        "--reason",
+        "favour",
+        "--actor",
+        "clerk",
+        database_url=database_url,
+    )
+    assert refused.returncode == 2 and "recorded as event" in refused.stderr
+    assert (
+        "after the cut-off" in json.loads(str(events(database_url, "protocol")[-1]["payload"]))["attempted"]
+    )
+
+
+def test_a_realtime_feed_exempts_its_canceled_trips_and_skips_what_is_too_old(
+    database_url: str, tmp_path: Path
+) -> None:
+    message = gtfs_realtime_pb2.FeedMessage()
+    message.header.gtfs_realtime_version = "2.0"
+    for number, day in enumerate((TODAY, TODAY - dt.timedelta(days=5))):
+        entity = message.entity.add(id=f"e{number}")
+        entity.trip_update.trip.trip_id = f"T{number}"
+        entity.trip_update.trip.start_date = day.strftime("%Y%m%d")
+        entity.trip_update.trip.schedule_relationship = gtfs_realtime_pb2.TripDescriptor.CANCELED
+    feed = tmp_path / "updates.pb"
+    feed.write_bytes(message.SerializeToString())
+    result = run_cli("exemptions", "import", str(feed), "--actor", "dispatcher", database_url=database_url)
+    assert result.returncode == 0, result.stderr
+    assert "1 exemption(s) granted" in result.stdout and "past the cut-off" in result.stdout
+    (granted,) = events(database_url, "exemption_granted")
+    assert json.loads(str(granted["payload"]))["trips"] == [["T0", None]]
+    (tmp_path / "bad.pb").write_bytes(b"\xff\xff not protobuf")
+    bad = run_cli(
+        "exemptions", "import", str(tmp_path / "bad.pb"), "--actor", "dispatcher", database_url=database_url
+    )
+    assert bad.returncode == 2 and "bad.pb: not a GTFS-realtime FeedMessage" in bad.stderr

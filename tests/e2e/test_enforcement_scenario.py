@@ -9,25 +9,31 @@ termination. The ledger verifies throughout, and a direct database edit makes it
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 
 from tests.support import rogue, run_cli
 
-DAYS = ("2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04")
+# Four service days from today (local), so that the department may still exempt one of them: exemptions
+# reach back to yesterday at most. The feed starts the day before.
+TODAY = dt.datetime.now(ZoneInfo("Asia/Almaty")).date()
+START = TODAY - dt.timedelta(days=1)
+DAYS = tuple((TODAY + dt.timedelta(days=k)).isoformat() for k in range(4))
 # Day by day: what goes wrong (simulate options).
 FAULTS = {
-    "2026-12-01": ("--miss-rate", "0.015", "--miss-carrier", "AP1"),
-    "2026-12-02": ("--miss-rate", "0.015", "--miss-carrier", "AP1", "--outage", "09:00-10:00"),
-    "2026-12-03": ("--miss-rate", "0.015", "--miss-carrier", "AP1"),
-    "2026-12-04": ("--dark-carrier", "AP2", "--dark-window", "08:00-09:30"),
+    DAYS[0]: ("--miss-rate", "0.015", "--miss-carrier", "AP1"),
+    DAYS[1]: ("--miss-rate", "0.015", "--miss-carrier", "AP1", "--outage", "09:00-10:00"),
+    DAYS[2]: ("--miss-rate", "0.015", "--miss-carrier", "AP1"),
+    DAYS[3]: ("--dark-carrier", "AP2", "--dark-window", "08:00-09:30"),
 }
 
 
@@ -72,7 +78,7 @@ def days(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path
     folder = tmp_path_factory.mktemp("scenario")
     feed = folder / "city.zip"
     made = run_cli(
-        "synth", "city", "--routes", "4", "--seed", "3", "--start-date", "2026-11-30", "--out", str(feed)
+        "synth", "city", "--routes", "4", "--seed", "3", "--start-date", START.isoformat(), "--out", str(feed)
     )
     assert made.returncode == 0, made.stderr
     pings = {}
@@ -113,15 +119,15 @@ mqtt = false
 id = "C-1"
 carrier = "AP1"
 agency_id = "AP1"
-start = 2026-11-01
-end = 2028-10-31
+start = {start}
+end = {end}
 
 [[contract]]
 id = "C-2"
 carrier = "AP2"
 agency_id = "AP2"
-start = 2026-11-01
-end = 2028-10-31
+start = {start}
+end = {end}
 [contract.policy]
 dark_fleet_is_violation = true
 """
@@ -143,13 +149,15 @@ def test_three_days_of_missed_trips_terminate_a_contract_and_nothing_else_does(
         return data
 
     contracts = tmp_path / "contracts.toml"
-    contracts.write_text(CONTRACTS.format(webhook=webhook.url), encoding="utf-8")
+    contracts.write_text(
+        CONTRACTS.format(webhook=webhook.url, start=START, end=START + dt.timedelta(days=300))
+    )
     cli("gtfs", "load", str(feed))
     cli("contracts", "load", str(contracts), "--actor", "Head of transport")
     missing = run_cli(
         "enforce", "--date", DAYS[0], "--actor", "inspector", database_url=database_url, extra_env=env
     )
-    assert missing.returncode == 2 and "no verdicts are stored for 2026-12-01" in missing.stderr
+    assert missing.returncode == 2 and f"no verdicts are stored for {DAYS[0]}" in missing.stderr
 
     stored: dict[str, pd.DataFrame] = {}
     for number, day in enumerate(DAYS, start=1):
@@ -230,9 +238,9 @@ def test_three_days_of_missed_trips_terminate_a_contract_and_nothing_else_does(
         assert notice["delivered"] == {"webhook": True}
         assert posted[notice["notice_id"]]["document_sha256"] == notice["document_sha256"]
         assert posted[notice["notice_id"]]["_sha256_header"] == notice["document_sha256"]
-    assert {"warning:C-1/2026-12-01", "termination:C-1", "termination:C-1/department"} <= set(posted)
-    assert "Предупреждение" in posted["warning:C-1/2026-12-01"]["document_html"]  # AP1 reads Russian
-    assert "Ескерту" in posted["warning:C-2/2026-12-04"]["document_html"]  # AP2 Kazakh
+    assert {f"warning:C-1/{DAYS[0]}", "termination:C-1", "termination:C-1/department"} <= set(posted)
+    assert "Предупреждение" in posted[f"warning:C-1/{DAYS[0]}"]["document_html"]  # AP1 reads Russian
+    assert "Ескерту" in posted[f"warning:C-2/{DAYS[3]}"]["document_html"]  # AP2 Kazakh
 
     # AP1 disputes every violation of its third warning; the department upholds them: the warning is
     # reversed, and with two warnings left the termination is reversed too, all by new events.

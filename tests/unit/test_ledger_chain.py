@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transit.ledger.canonical import canonical_json, parse_canonical
-from transit.ledger.chain import GENESIS_HASH, Draft, Event, seal, walk_chain
+from transit.ledger.chain import GENESIS_HASH, Draft, Event, entry_bytes, seal, walk_chain
 from transit.ledger.checkpoint import Checkpoint, from_export, sign_head, signed_by, to_export
 from transit.ledger.verify import verify_ledger
 
@@ -196,6 +196,32 @@ def test_any_sequence_of_events_verifies_with_its_heads(
     heads = [head_of(events[: min(cut, len(events))]), head_of(events)]
     found = verify_ledger(events, heads, KEY.public_key())
     assert found.ok and found.size == len(events) and found.heads_checked == 2
+
+
+@given(
+    st.text(min_size=1, max_size=8),
+    st.text(max_size=8),
+    st.dictionaries(
+        st.text(max_size=6),
+        st.integers() | st.text(max_size=6) | st.floats(allow_nan=False, allow_infinity=False),
+    ),
+    st.integers(1, 10**9),
+)
+def test_an_entry_is_the_canonical_json_of_the_whole_event(
+    actor: str, subject: str, payload: dict[str, object], seq: int
+) -> None:
+    draft = Draft(actor, "note", subject, payload, "ops")
+    whole = {
+        "seq": seq,
+        "at": "2026-12-01T08:00:00.000000Z",
+        "actor": actor,
+        "os_user": "ops",
+        "kind": "note",
+        "subject": subject,
+        "payload": payload,
+        "prev_hash": GENESIS_HASH,
+    }
+    assert entry_bytes(seq, T0, draft, GENESIS_HASH) == canonical_json(whole)
 
 
 def test_a_draft_without_an_actor_is_refused() -> None:

@@ -10,7 +10,8 @@ import datetime as dt
 import io
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
+from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,7 +22,9 @@ from transit.console import FormatOption, emit, parse_date_option, sessions_for,
 from transit.contracts.config import parse_contract_book
 from transit.contracts.disputes import Outcome, open_dispute, rule_dispute
 from transit.contracts.outbox import deliver_due, standard_senders
+from transit.contracts.realtime import read_realtime_exemptions
 from transit.contracts.record import carrier_record, contract_status
+from transit.contracts.rules import exemption_in_time
 from transit.contracts.service import enforce, load_book, read_state, trips_in_area
 from transit.contracts.state import EXEMPTION_GRANTED, VEHICLE_REGISTERED, contract_to_dict
 from transit.contracts.store import find_document
@@ -138,7 +141,7 @@ def contracts_delete(contract_id: str, actor: ActorOption) -> None:
     _refused(_actor(actor), f"delete contract {contract_id}", f"contract:{contract_id}")
 
 
-def _refused(actor: str, attempted: str, subject: str) -> None:
+def _refused(actor: str, attempted: str, subject: str) -> NoReturn:
     _, sessions = _sessions()
     with sessions.begin() as session:
         event = refuse(session, actor, attempted, subject, SystemClock().now())
@@ -455,6 +458,15 @@ def exemptions_add(
     if not reason.strip():
         raise BadParameter("--reason: say why")
     _, sessions = _sessions()
+    now = SystemClock().now()
+    with sessions() as session:
+        today = now.astimezone(ZoneInfo(read_state(session).department.timezone)).date()
+    if not exemption_in_time(first, today):
+        _refused(
+            _actor(actor),
+            f"exempt trips of {first} after the cut-off ({reason.strip()})",
+            f"exemption:{first}",
+        )
     stop_ids: list[str] = []
     if box is not None:  # the trips calling inside it, in the feed in force on the first date
         _, loaded = load_feed_in_force(sessions, first)
@@ -462,7 +474,6 @@ def exemptions_add(
         if not stop_ids:
             raise BadParameter(f"--area: no stop of the feed in force on {first} lies inside {area}")
         trips += [[trip_id, None] for trip_id in through]
-    now = SystemClock().now()
     exemption_id = f"E-{now:%Y%m%dT%H%M%S%f}"
     payload = {
         "exemption_id": exemption_id,
@@ -481,3 +492,40 @@ def exemptions_add(
             session, [Draft(_actor(actor), EXEMPTION_GRANTED, f"exemption:{exemption_id}", payload)], now
         )[0]
     emit(f"exemption {exemption_id} granted (event {event.seq})\n")
+
+
+@exemptions_app.command("import")
+@user_errors
+def exemptions_import(
+    file: Annotated[Path, typer.Argument(help="GTFS-realtime FeedMessage (.pb): TripUpdates and Alerts")],
+    actor: ActorOption,
+) -> None:
+    """Exempt the CANCELED trips and the NO_SERVICE or DETOUR alerts of a GTFS-realtime feed (in advance, or
+    for yesterday at the latest: older ones are skipped, and said)."""
+    _, sessions = _sessions()
+    now = SystemClock().now()
+    data = file.read_bytes()
+    with sessions.begin() as session:
+        zone = read_state(session).department.timezone
+        today = now.astimezone(ZoneInfo(zone)).date()
+        try:
+            imported = read_realtime_exemptions(data, str(file), zone, today)
+        except ValueError as exc:
+            raise BadParameter(str(exc)) from None
+        drafts, skipped = [], list(imported.skipped)
+        for number, payload in enumerate(imported.exemptions, start=1):
+            if not exemption_in_time(dt.date.fromisoformat(payload["first_date"]), today):
+                skipped.append(f"{payload['reason']}: from {payload['first_date']}, past the cut-off")
+                continue
+            exemption_id = f"{file.name}@{now:%Y%m%dT%H%M%S}#{number}"
+            draft = Draft(
+                _actor(actor),
+                EXEMPTION_GRANTED,
+                f"exemption:{exemption_id}",
+                payload | {"exemption_id": exemption_id},
+            )
+            drafts.append(draft)
+        events = append_events(session, drafts, now)
+    emit(f"{file}: {len(events)} exemption(s) granted\n")
+    for why in skipped:
+        emit(f"  skipped: {why}\n")

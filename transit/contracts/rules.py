@@ -71,6 +71,13 @@ class DayInput:
     period_trips: Callable[[dt.date, dt.date], pd.DataFrame] | None = None  # verdicts of a date range
 
 
+def exemption_in_time(first_date: dt.date, today: dt.date) -> bool:
+    """Whether an exemption starting on `first_date` may still be granted `today` (local): in advance, or
+    for yesterday's service at the latest, the same cut-off as late pings (DESIGN 5). Later, exempting would
+    undo enforced outcomes by decree; only a dispute can do that."""
+    return first_date >= today - dt.timedelta(days=1)
+
+
 def add_working_days(start: dt.date, days: int) -> dt.date:
     """The date `days` working days (Monday to Friday) after `start`."""
     current = start
@@ -161,9 +168,9 @@ def _violations(work: ContractState, contract: Contract, day: DayInput, emit: Ca
             emit(VIOLATION_RECORDED, subject, payload)
     for violation in _day_violations(work, contract.contract_id, day.service_date):
         if violation.voided is None and violation.violation_id not in wanted:
-            emit(
-                VIOLATION_VOIDED, subject, {"violation_id": violation.violation_id, "why": "verdict_revised"}
-            )
+            exempted = (str(violation.trip["trip_id"]), str(violation.trip["start_time"])) in day.exempt
+            why = "exempted" if exempted else "verdict_revised"
+            emit(VIOLATION_VOIDED, subject, {"violation_id": violation.violation_id, "why": why})
 
 
 def _plain(value: Any) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from json.encoder import encode_basestring as _string  # C: quotes and escapes, non-ASCII kept as is
 from typing import Any
 
 __all__ = ["canonical_json", "parse_canonical"]
@@ -32,23 +33,29 @@ def parse_canonical(text: str | bytes) -> Any:
 
 
 def _encode(value: Any) -> str:
+    if isinstance(value, str):
+        return _string(value)
     if value is None or isinstance(value, bool):
-        return json.dumps(value)
+        return "null" if value is None else ("true" if value else "false")
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
         return _number(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, dict):
-        for key in value:
-            if not isinstance(key, str):
-                raise TypeError(f"JSON object keys must be strings, not {type(key).__name__}")
-        keys = sorted(value, key=lambda k: k.encode("utf-16-be"))
-        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{_encode(value[k])}" for k in keys) + "}"
+        return "{" + ",".join(f"{_string(k)}:{_encode(value[k])}" for k in _sorted_keys(value)) + "}"
     if isinstance(value, list | tuple):
         return "[" + ",".join(_encode(v) for v in value) + "]"
     raise TypeError(f"{type(value).__name__} has no canonical JSON form")
+
+
+def _sorted_keys(value: dict[Any, Any]) -> list[str]:
+    """Keys in UTF-16 code-unit order (the same as code-point order unless a key leaves the BMP)."""
+    for key in value:
+        if not isinstance(key, str):
+            raise TypeError(f"JSON object keys must be strings, not {type(key).__name__}")
+    if all(key.isascii() for key in value):
+        return sorted(value)
+    return sorted(value, key=lambda k: k.encode("utf-16-be"))
 
 
 def _number(value: float) -> str:

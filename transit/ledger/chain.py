@@ -67,27 +67,27 @@ def _instant(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def entry_bytes(seq: int, at: dt.datetime, draft: Draft, prev_hash: str, payload: Any | None = None) -> bytes:
-    """The canonical bytes an event's hash and Merkle leaf are taken over."""
-    return canonical_json(
-        {
-            "seq": seq,
-            "at": _instant(at),
-            "actor": draft.actor,
-            "os_user": draft.os_user,
-            "kind": draft.kind,
-            "subject": draft.subject,
-            "payload": draft.payload if payload is None else payload,
-            "prev_hash": prev_hash,
-        }
-    )
+def entry_bytes(
+    seq: int, at: dt.datetime, draft: Draft, prev_hash: str, payload_text: str | None = None
+) -> bytes:
+    """The canonical bytes an event's hash and Merkle leaf are taken over: the canonical JSON of
+    {seq, at, actor, os_user, kind, subject, payload, prev_hash}. `payload_text`, the payload's canonical
+    JSON where it is at hand, is spliced in rather than encoded again."""
+    payload = payload_text if payload_text is not None else canonical_json(draft.payload).decode("utf-8")
+    head = canonical_json(
+        {"actor": draft.actor, "at": _instant(at), "kind": draft.kind, "os_user": draft.os_user}
+    ).decode("utf-8")
+    tail = canonical_json({"prev_hash": prev_hash, "seq": seq, "subject": draft.subject}).decode("utf-8")
+    # Keys in order: actor, at, kind, os_user | payload | prev_hash, seq, subject.
+    return f'{head[:-1]},"payload":{payload},{tail[1:]}'.encode()
 
 
 def seal(draft: Draft, seq: int, at: dt.datetime, prev_hash: str) -> Event:
     """The event that `draft` becomes as number `seq`, after the event whose hash is `prev_hash`."""
     if not draft.actor.strip():
         raise ValueError("every ledger event names its actor")
-    entry = entry_bytes(seq, at, draft, prev_hash)
+    payload = canonical_json(draft.payload).decode("utf-8")
+    entry = entry_bytes(seq, at, draft, prev_hash, payload)
     return Event(
         seq=seq,
         at=at.astimezone(dt.UTC),
@@ -95,7 +95,7 @@ def seal(draft: Draft, seq: int, at: dt.datetime, prev_hash: str) -> Event:
         os_user=draft.os_user,
         kind=draft.kind,
         subject=draft.subject,
-        payload=canonical_json(draft.payload).decode("utf-8"),
+        payload=payload,
         prev_hash=prev_hash,
         hash=hashlib.sha256(entry).hexdigest(),
     )
@@ -120,9 +120,9 @@ def walk_chain(events: Iterable[Event], root_sizes: Iterable[int] = ()) -> Chain
     walk = ChainWalk(0, {}, [])
     prev_hash, prev_sound = GENESIS_HASH, True
     for event in _numbered(events, walk):
-        payload = _payload(event, walk)
+        _check_payload(event, walk)
         draft = Draft(event.actor, event.kind, event.subject, {}, event.os_user)
-        entry = entry_bytes(event.seq, event.at, draft, event.prev_hash, payload)
+        entry = entry_bytes(event.seq, event.at, draft, event.prev_hash, event.payload)
         sound = hashlib.sha256(entry).hexdigest() == event.hash
         if not sound:
             walk.problems.append(Problem(event.seq, "its content does not match its hash (changed)"))
@@ -158,9 +158,8 @@ def _numbered(events: Iterable[Event], walk: ChainWalk) -> Iterator[Event]:
         yield event
 
 
-def _payload(event: Event, walk: ChainWalk) -> Any:
+def _check_payload(event: Event, walk: ChainWalk) -> None:
     try:
-        return parse_canonical(event.payload)
+        parse_canonical(event.payload)
     except ValueError:
         walk.problems.append(Problem(event.seq, "its payload is not canonical JSON (changed)"))
-        return event.payload

@@ -7,11 +7,12 @@ race that still reaches the same sequence number fails on the primary key instea
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import getpass
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import Integer, String, Text, select, text
+from sqlalchemy import Integer, String, Text, insert, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from transit.db import Base, UTCDateTime
@@ -76,8 +77,7 @@ def append_events(session: Session, drafts: Sequence[Draft], at: dt.datetime) ->
         event = seal(draft if draft.os_user else _with_user(draft, user), seq, at, prev_hash)
         prev_hash = event.hash
         events.append(event)
-    session.add_all(_row(event) for event in events)
-    session.flush()
+    session.execute(insert(LedgerEventRow), [dataclasses.asdict(event) for event in events])
     return events
 
 
@@ -85,39 +85,26 @@ def _with_user(draft: Draft, user: str) -> Draft:
     return Draft(draft.actor, draft.kind, draft.subject, draft.payload, user)
 
 
-def _row(event: Event) -> LedgerEventRow:
-    return LedgerEventRow(
-        seq=event.seq,
-        at=event.at,
-        actor=event.actor,
-        os_user=event.os_user,
-        kind=event.kind,
-        subject=event.subject,
-        payload=event.payload,
-        prev_hash=event.prev_hash,
-        hash=event.hash,
-    )
-
-
 def iter_events(session: Session, *, kinds: Sequence[str] = (), subject_prefix: str = "") -> Iterator[Event]:
     """Every event in sequence order (optionally of some kinds, or subjects starting with a prefix)."""
-    query = select(LedgerEventRow).order_by(LedgerEventRow.seq)
+    columns = LedgerEventRow.__table__.c
+    query = select(
+        columns.seq,
+        columns.at,
+        columns.actor,
+        columns.os_user,
+        columns.kind,
+        columns.subject,
+        columns.payload,
+        columns.prev_hash,
+        columns.hash,
+    ).order_by(columns.seq)
     if kinds:
-        query = query.where(LedgerEventRow.kind.in_(kinds))
+        query = query.where(columns.kind.in_(kinds))
     if subject_prefix:
-        query = query.where(LedgerEventRow.subject.startswith(subject_prefix, autoescape=True))
-    for row in session.execute(query.execution_options(yield_per=_READ_BATCH)).scalars():
-        yield Event(
-            seq=row.seq,
-            at=row.at,
-            actor=row.actor,
-            os_user=row.os_user,
-            kind=row.kind,
-            subject=row.subject,
-            payload=row.payload,
-            prev_hash=row.prev_hash,
-            hash=row.hash,
-        )
+        query = query.where(columns.subject.startswith(subject_prefix, autoescape=True))
+    for row in session.execute(query.execution_options(yield_per=_READ_BATCH)):
+        yield Event(*row)
 
 
 def count_events(session: Session) -> int:
