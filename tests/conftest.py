@@ -103,6 +103,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def sqlite_database_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """A fresh, migrated SQLite database, for command-line tests whose subject is not the database."""
+    path = tmp_path / "transit.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
 def postgres_database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database, for what only PostgreSQL does (mark such tests `postgres`)."""
     yield from _postgres_database(request)

@@ -133,10 +133,12 @@ dark_fleet_is_violation = true
 """
 
 
+@pytest.mark.postgres  # the production database, connected as the service's role (a run of 2 minutes)
 def test_three_days_of_missed_trips_terminate_a_contract_and_nothing_else_does(
-    days: tuple[Path, dict[str, Path]], database_url: str, webhook: Webhook, tmp_path: Path
+    days: tuple[Path, dict[str, Path]], postgres_database_url: str, webhook: Webhook, tmp_path: Path
 ) -> None:
     feed, pings = days
+    database_url = postgres_database_url
     env = {"TRANSIT_LEDGER_KEY_FILE": str(tmp_path / "ledger.key")}
 
     def cli(*args: str) -> str:

@@ -22,8 +22,9 @@ def append(database_url: str, n: int) -> None:
 
 
 def test_an_auditor_s_exported_head_catches_the_newest_events_removed(
-    database_url: str, tmp_path: Path
+    sqlite_database_url: str, tmp_path: Path
 ) -> None:
+    database_url = sqlite_database_url  # the tampering on PostgreSQL: tests/integration/test_ledger_store.py
     env = {"TRANSIT_LEDGER_KEY_FILE": str(tmp_path / "keys" / "ledger.key")}
 
     def ledger(*args: str) -> tuple[int, str, str]:
@@ -55,7 +56,10 @@ def test_an_auditor_s_exported_head_catches_the_newest_events_removed(
     assert code == 1 and report["ok"] is False and report["first_bad_seq"] == 4 and report["events"] == 3
 
 
-def test_verify_names_an_edited_event_and_the_listing_shows_it(database_url: str, tmp_path: Path) -> None:
+def test_verify_names_an_edited_event_and_the_listing_shows_it(
+    sqlite_database_url: str, tmp_path: Path
+) -> None:
+    database_url = sqlite_database_url  # the tampering on PostgreSQL: tests/integration/test_ledger_store.py
     env = {"TRANSIT_LEDGER_KEY_FILE": str(tmp_path / "ledger.key")}
     append(database_url, 4)
     rogue(database_url, "UPDATE ledger_event SET actor = 'someone else' WHERE seq = 2")
@@ -66,7 +70,10 @@ def test_verify_names_an_edited_event_and_the_listing_shows_it(database_url: str
     assert [e["seq"] for e in events] == [1, 2, 3, 4] and events[1]["actor"] == "someone else"
 
 
-def test_a_bad_checkpoint_file_is_named_and_nothing_is_verified(database_url: str, tmp_path: Path) -> None:
+def test_a_bad_checkpoint_file_is_named_and_nothing_is_verified(
+    sqlite_database_url: str, tmp_path: Path
+) -> None:
+    database_url = sqlite_database_url  # the tampering on PostgreSQL: tests/integration/test_ledger_store.py
     env = {"TRANSIT_LEDGER_KEY_FILE": str(tmp_path / "ledger.key")}
     (tmp_path / "head.json").write_text('{"origin": "transit-compliance ledger v1"}')
     result = run_cli(
