@@ -112,7 +112,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     print(
-        f"{dt.date.today()} on {platform.node()} ({platform.machine()}): {args.events:,} events, {args.runs} runs"
+        f"{dt.date.today()} on {platform.node()} ({platform.machine()}): "
+        f"{args.events:,} events, {args.runs} runs"
     )
     with tempfile.TemporaryDirectory() as folder:
         results: dict[str, list[dict[str, float]]] = {"sqlite": [], "postgresql": []}

@@ -209,7 +209,7 @@ def _warnings(work: ContractState, contract: Contract, day: DayInput, emit: Call
     elif policy.warn_on is WarnOn.MISSED_SHARE and day.period_trips is not None:
         first = _period_start(contract, on)
         if (on - first).days == policy.share_period_days - 1:  # the period's last day
-            share, judged = _missed_share(day.period_trips(first, on), contract, on, day.exempt)
+            share, judged = _missed_share(day.period_trips(first, on), contract, on)
             if judged and share > policy.missed_share_threshold:
                 period = [
                     v
@@ -250,9 +250,8 @@ def _period_start(contract: Contract, on: dt.date) -> dt.date:
     return contract.start + dt.timedelta(days=((on - contract.start).days // days) * days)
 
 
-def _missed_share(
-    trips: pd.DataFrame, contract: Contract, on: dt.date, exempt: frozenset[tuple[str, str]]
-) -> tuple[float, int]:
+def _missed_share(trips: pd.DataFrame, contract: Contract, on: dt.date) -> tuple[float, int]:
+    """The share of missed trips among the judged ones (no_data and exempt left out), and how many."""
     mine = _covered(trips, contract, on)
     judged = mine[~mine["verdict"].isin(["no_data", "exempt"])]
     if judged.empty:

@@ -260,7 +260,7 @@ def queue_notices(session: Session, state: ContractState, step: Step, now: dt.da
         recipients.append(("department", department.language, copies, "/department"))
     drafts = []
     for recipient, language, channel_list, suffix in recipients:
-        notice_id = f"{kind}:{subject_id}{suffix}"
+        notice_id = _fresh(state, f"{kind}:{subject_id}{suffix}")
         notice = render_notice(notice_id, kind, language, state.department.timezone, facts)
         add_document(session, notice, recipient, contract.contract_id, now)
         payload = {
@@ -273,7 +273,17 @@ def queue_notices(session: Session, state: ContractState, step: Step, now: dt.da
             "channels": channel_list,
         }
         drafts.append(Draft(SYSTEM, NOTICE_QUEUED, f"carrier:{recipient}", payload))
+        state.apply(NOTICE_QUEUED, payload, at=now)
     return drafts
+
+
+def _fresh(state: ContractState, notice_id: str) -> str:
+    """The id, or with #2, #3, … when a notice of that id exists (a contract terminated a second time)."""
+    number, candidate = 1, notice_id
+    while candidate in state.notices:
+        number += 1
+        candidate = f"{notice_id}#{number}"
+    return candidate
 
 
 def alert_not_started(session: Session, alerts: pd.DataFrame, now: dt.datetime) -> list[Event]:
