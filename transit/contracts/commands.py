@@ -21,7 +21,7 @@ from transit.clock import SystemClock
 from transit.console import FormatOption, emit, parse_date_option, sessions_for, user_errors
 from transit.contracts.config import parse_contract_book
 from transit.contracts.disputes import Outcome, open_dispute, rule_dispute
-from transit.contracts.outbox import deliver_due, standard_senders
+from transit.contracts.outbox import deliver_with_standard_senders
 from transit.contracts.realtime import read_realtime_exemptions
 from transit.contracts.record import carrier_record, contract_status
 from transit.contracts.rules import exemption_in_time
@@ -196,15 +196,7 @@ def enforce_command(
 
 
 def _deliver(settings: Settings, sessions: sessionmaker[Session]) -> None:
-    senders = standard_senders(settings)
-    try:
-        with sessions.begin() as session:
-            attempts = deliver_due(session, senders, SystemClock().now(), settings)
-    finally:
-        mqtt = senders["mqtt"]
-        close = getattr(mqtt, "close", None)
-        if close is not None:
-            close()
+    attempts = deliver_with_standard_senders(sessions, settings, SystemClock().now())
     failed = [e for e in attempts if not e.data()["ok"]]
     emit(f"deliveries: {len(attempts) - len(failed)} delivered, {len(failed)} failed (retried later)\n")
     for event in failed:

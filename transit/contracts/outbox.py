@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from transit.contracts.service import read_state
 from transit.contracts.state import NOTICE_DELIVERY, ContractState, Notice
@@ -112,6 +112,20 @@ def deliver_due(
         }
         drafts.append(Draft("system", NOTICE_DELIVERY, f"carrier:{notice.carrier_id}", payload))
     return append_events(session, drafts, now)
+
+
+def deliver_with_standard_senders(
+    sessions: sessionmaker[Session], settings: Settings, now: dt.datetime
+) -> list[Event]:
+    """One delivery pass over the real channels, in its own transaction; the broker connection is closed."""
+    senders = standard_senders(settings)
+    try:
+        with sessions.begin() as session:
+            return deliver_due(session, senders, now, settings)
+    finally:
+        mqtt = senders["mqtt"]
+        if isinstance(mqtt, MqttSender):
+            mqtt.close()
 
 
 def standard_senders(settings: Settings) -> dict[str, Sender]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from transit import migrate
 from transit.clock import SystemClock
 from transit.console import FormatOption, emit, parse_date_option, sessions_for
-from transit.contracts.outbox import deliver_due, standard_senders
+from transit.contracts.outbox import deliver_with_standard_senders
 from transit.contracts.service import NoVerdicts, alert_not_started, enforce
 from transit.errors import BadParameter
 from transit.gtfs.load import LoadedFeed, load_feed
@@ -179,11 +179,4 @@ def after_tick(
         sys.stdout.write(
             f"  {len(alerted)} not_started alert(s); enforced {result.service_date}: {len(enforced)} events\n"
         )
-    senders = standard_senders(settings)
-    try:
-        with sessions.begin() as session:
-            deliver_due(session, senders, now, settings)
-    finally:
-        close = getattr(senders["mqtt"], "close", None)
-        if close is not None:
-            close()
+    deliver_with_standard_senders(sessions, settings, now)
