@@ -7,7 +7,9 @@ groups pairs into runs and matches runs to instances. docs/matching.md has the w
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -31,6 +33,7 @@ _SURE_MOVE_M = 80.0  # a move this long has a heading well above 30 m GPS noise
 _END_AWAY_M = 300.0  # a covered stretch starting (ending) this far from the first (last) stop
 _AROUND_S = 180.0  # ... while the vehicle reported within this before (after) it
 _ACTIVE_COLUMNS = ("active_from_s", "core_from_s", "core_to_s", "active_to_s")  # Tracks.active_s
+_THREADS = max(1, min(4, os.cpu_count() or 1))  # paths are tracked on this many threads
 _KEY_STEP_S = 1e8  # seconds between vehicles in the ping sort key (more than any ping file spans)
 
 
@@ -198,15 +201,23 @@ def _score_pairs(
     """Every candidate pair's evidence and score (row i: pairs row i), tracked path by path, and stretches."""
     pairs = pairs.reset_index(drop=True)
     named = _named_rows(plan, seen)
-    frames: list[pd.DataFrame] = []
-    covered: list[tuple[IntArray, FloatArray]] = []
     path_of = day.path[pairs["instance"].to_numpy(dtype=np.int64)]
-    for path_id in np.unique(path_of):
-        members = np.flatnonzero(path_of == path_id)
-        admits = PathFilter(cells, int(path_id)).admits
+    order = np.argsort(path_of, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, path_of[order][1:] != path_of[order][:-1], True])
+    groups = [order[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)] if len(order) else []
+
+    def score(members: IntArray) -> tuple[pd.DataFrame, tuple[IntArray, FloatArray]]:
+        admits = PathFilter(cells, int(path_of[members[0]])).admits
         frame, owner, intervals = _score_path(paths, day, seen, pairs.iloc[members], (named, admits), rules)
-        frames.append(frame.set_axis(members))
-        covered.append((members[owner], intervals))
+        return frame.set_axis(members), (members[owner], intervals)
+
+    # Paths are independent, and most of their work is numpy's, which runs outside the GIL: threads share
+    # the pings without copying them. The biggest paths first, so that the threads end together.
+    groups.sort(key=len, reverse=True)
+    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+        done = list(pool.map(score, groups))
+    frames = [frame for frame, _ in done]
+    covered = [stretches for _, stretches in done]
     scored = (
         pd.concat(frames).sort_index()
         if frames

@@ -14,7 +14,7 @@ import pandas as pd
 
 from transit.gtfs.dayplan import ScheduleTables
 from transit.matching.assign import match_day
-from transit.matching.health import START_SHIFTS_S, blind_shares, fleet_dark_timeline
+from transit.matching.health import START_SHIFTS_S, ServiceGaps, blind_shares, fleet_dark_timeline
 from transit.matching.paths import build_paths
 from transit.matching.verdicts import SUMMARY_COLUMNS, VerdictRules, decide, summarise_carriers
 
@@ -79,11 +79,10 @@ def _blind(
     lag = plan[KEY].merge(evidence[KEY + ["lag_s"]], on=KEY, how="left")["lag_s"].to_numpy(dtype=float)
     seen = np.isfinite(lag)
     shift = np.clip(np.nan_to_num(lag), -rules.start_window_early_seconds, rules.start_window_late_seconds)
-    service, fleet = blind_shares(plan, pings["timestamp"], dark, np.where(seen, shift, 0.0))
+    gaps = ServiceGaps.of(pings["timestamp"])  # sorts every timestamp: once, not per start tried
+    service, fleet = blind_shares(plan, gaps, dark, np.where(seen, shift, 0.0))
     for start in START_SHIFTS_S:
-        other_service, other_fleet = blind_shares(
-            plan, pings["timestamp"], dark, np.full(len(plan), float(start))
-        )
+        other_service, other_fleet = blind_shares(plan, gaps, dark, np.full(len(plan), float(start)))
         service = np.where(seen, service, np.maximum(service, other_service))
         fleet = np.where(seen, fleet, np.maximum(fleet, other_fleet))
     return service, fleet

@@ -8,6 +8,7 @@ running is a service-side gap, never the carriers' fault.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -46,22 +47,34 @@ def down_intervals(stamps: pd.Series, gap: pd.Timedelta = SERVICE_GAP) -> tuple[
     return times[holes], times[holes + 1]
 
 
-def service_up_share(plan: pd.DataFrame, stamps: pd.Series, gap: pd.Timedelta = SERVICE_GAP) -> np.ndarray:
+@dataclass(frozen=True, slots=True)
+class ServiceGaps:
+    """When the service received nothing (UTC ns): the stretches without a ping longer than the gap, and
+    before the first ping and after the last. Computed once per ping set (it sorts every timestamp)."""
+
+    lows: np.ndarray
+    highs: np.ndarray
+
+    @classmethod
+    def of(cls, stamps: pd.Series, gap: pd.Timedelta = SERVICE_GAP) -> ServiceGaps:
+        lows, highs = down_intervals(stamps, gap)
+        times = _ns(stamps.dropna())
+        first, last = (
+            (times.min(), times.max()) if len(times) else (np.iinfo(np.int64).max, np.iinfo(np.int64).min)
+        )
+        return cls(np.r_[np.iinfo(np.int64).min, lows, last], np.r_[first, highs, np.iinfo(np.int64).max])
+
+
+def service_up_share(plan: pd.DataFrame, stamps: pd.Series | ServiceGaps) -> np.ndarray:
     """Per trip instance, the share of [start_at, end_at] when the service was receiving pings at all.
 
     Before the file's first ping and after its last, nothing was received either: that counts as down.
     """
+    gaps = stamps if isinstance(stamps, ServiceGaps) else ServiceGaps.of(stamps)
     start, end = _ns(plan["start_at"]), _ns(plan["end_at"])
     duration = np.maximum(end - start, 1)
-    lows, highs = down_intervals(stamps, gap)
-    times = _ns(stamps.dropna())
-    first, last = (
-        (times.min(), times.max()) if len(times) else (np.iinfo(np.int64).max, np.iinfo(np.int64).min)
-    )
-    lows = np.r_[np.iinfo(np.int64).min, lows, last]
-    highs = np.r_[first, highs, np.iinfo(np.int64).max]
     down = np.zeros(len(plan), dtype=np.float64)
-    for low, high in zip(lows, highs, strict=True):  # few intervals: one vector pass each
+    for low, high in zip(gaps.lows, gaps.highs, strict=True):  # few intervals: one vector pass each
         down += np.clip(np.minimum(end, high) - np.maximum(start, low), 0, None)
     return np.asarray(np.clip(1.0 - down / duration, 0.0, 1.0))
 
@@ -134,7 +147,7 @@ def _distinct_within(seen: pd.DataFrame, reach: int, minutes: int) -> np.ndarray
 
 def blind_shares(
     plan: pd.DataFrame,
-    stamps: pd.Series,
+    stamps: pd.Series | ServiceGaps,
     dark: tuple[int, dict[object, np.ndarray]],
     shift_s: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
