@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session, sessionmaker
 
 from transit.contracts.service import read_state
-from transit.contracts.state import NOTICE_DELIVERY, ContractState, Notice
+from transit.contracts.state import NOTICE_DELIVERY, ContractState, QueuedNotice
 from transit.contracts.store import find_document
 from transit.errors import TransitError
 from transit.ledger.chain import Draft, Event
@@ -37,7 +37,7 @@ TIMEOUT_S = 10.0
 class Parcel:
     """One notice on its way to one channel: where to, and what (the JSON body every channel carries)."""
 
-    notice: Notice
+    notice: QueuedNotice
     channel: str
     target: str  # URL, e-mail address or MQTT topic
     body: dict[str, object]
@@ -48,7 +48,7 @@ Sender = Callable[[Parcel], None]  # raises on failure, with a message that says
 
 def due_parcels(
     state: ContractState, settings: Settings, now: dt.datetime, max_attempts: int
-) -> list[tuple[Notice, str, str]]:
+) -> list[tuple[QueuedNotice, str, str]]:
     """(notice, channel, target) of every delivery due now: never tried, or failed and past its back-off."""
     due = []
     for notice in sorted(state.notices.values(), key=lambda n: n.seq):
@@ -63,7 +63,7 @@ def due_parcels(
     return due
 
 
-def _target(state: ContractState, settings: Settings, notice: Notice, channel: str) -> str:
+def _target(state: ContractState, settings: Settings, notice: QueuedNotice, channel: str) -> str:
     if notice.carrier_id == "department":
         department = state.department
         return (department.webhook if channel == "webhook" else department.email) or ""

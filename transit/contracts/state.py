@@ -47,6 +47,8 @@ KINDS = (
 
 @dataclass(slots=True)
 class Violation:
+    """A verdict that broke a contract, and whether (and why) it was voided since."""
+
     violation_id: str
     contract_id: str
     service_date: dt.date
@@ -58,7 +60,9 @@ class Violation:
 
 
 @dataclass(slots=True)
-class Warning:
+class IssuedWarning:
+    """A warning issued under a contract, and whether it was reversed since."""
+
     warning_id: str
     contract_id: str
     unit_date: dt.date  # the service day (or a period's last day) it is about
@@ -96,7 +100,9 @@ class Dispute:
 
 
 @dataclass(slots=True)
-class Notice:
+class QueuedNotice:
+    """A notice as the outbox sees it: where it goes, and each channel's attempts and delivery."""
+
     notice_id: str
     kind: str  # warning, termination, warning_reversed, termination_reversed, not_started
     carrier_id: str
@@ -131,10 +137,10 @@ class ContractState:
     carriers: dict[str, Carrier] = field(default_factory=dict)
     contracts: dict[str, Contract] = field(default_factory=dict)
     violations: dict[str, Violation] = field(default_factory=dict)
-    warnings: dict[str, Warning] = field(default_factory=dict)
+    warnings: dict[str, IssuedWarning] = field(default_factory=dict)
     terminations: dict[str, Termination] = field(default_factory=dict)  # by contract (the latest)
     disputes: dict[str, Dispute] = field(default_factory=dict)
-    notices: dict[str, Notice] = field(default_factory=dict)
+    notices: dict[str, QueuedNotice] = field(default_factory=dict)
     exemptions: dict[str, Exemption] = field(default_factory=dict)
     vehicles: dict[str, str] = field(default_factory=dict)  # vehicle_id -> carrier_id
     flagged_routes: dict[str, list[str]] = field(default_factory=dict)  # contract -> routes to re-tender
@@ -146,7 +152,7 @@ class ContractState:
         if handler is not None:
             handler(self, payload, seq, when)
 
-    def active_warnings(self, contract_id: str, first: dt.date, last: dt.date) -> list[Warning]:
+    def active_warnings(self, contract_id: str, first: dt.date, last: dt.date) -> list[IssuedWarning]:
         """The contract's warnings not reversed, about days first..last, oldest first."""
         found = [
             w
@@ -227,7 +233,7 @@ def _voided(state: ContractState, p: dict[str, Any], seq: int, at: dt.datetime) 
 
 
 def _warning(state: ContractState, p: dict[str, Any], seq: int, at: dt.datetime) -> None:
-    state.warnings[p["warning_id"]] = Warning(
+    state.warnings[p["warning_id"]] = IssuedWarning(
         p["warning_id"],
         p["contract_id"],
         _date(p["unit_date"]),
@@ -275,7 +281,7 @@ def _ruled(state: ContractState, p: dict[str, Any], seq: int, at: dt.datetime) -
 
 
 def _notice(state: ContractState, p: dict[str, Any], seq: int, at: dt.datetime) -> None:
-    state.notices[p["notice_id"]] = Notice(
+    state.notices[p["notice_id"]] = QueuedNotice(
         p["notice_id"],
         p["kind"],
         p["carrier_id"],
