@@ -21,6 +21,8 @@ the next one of another block, as real trackers, which label a bus by its block,
 
 from __future__ import annotations
 
+import math
+from bisect import insort
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,35 +133,46 @@ def _kept_runs(pairs: pd.DataFrame, rules: ChoiceRules) -> IntArray:
     claim_from = np.minimum(np.fmax(first, began), runs["core_from_s"].to_numpy(dtype=float))
     claim_to = np.maximum(np.fmin(last, ended), runs["core_to_s"].to_numpy(dtype=float))
     runs = runs.assign(claim_from=claim_from, claim_to=claim_to)
-    kept: list[int] = []
-    for _vehicle, group in runs.groupby("vehicle", sort=False):
-        t0, t1 = group["core_from_s"].to_numpy(), group["core_to_s"].to_numpy()
-        c0, c1 = group["claim_from"].to_numpy(), group["claim_to"].to_numpy()
-        ends = group[["x0", "y0", "x1", "y1"]].to_numpy()
-        keep = np.zeros(len(group), dtype=bool)
-        for k in range(len(group)):
-            lo, hi = _bridged(c0[keep], c1[keep], ends[keep], rules)
-            overlap = np.clip(np.minimum(hi, t1[k]) - np.maximum(lo, t0[k]), 0.0, None)
-            keep[k] = overlap.sum() <= rules.overlap_share * max(t1[k] - t0[k], 1.0)
-        kept.extend(group.index[keep])
-    return np.asarray(kept, dtype=np.int64)
+    columns = ["core_from_s", "core_to_s", "claim_from", "claim_to", "x0", "y0", "x1", "y1"]
+    vehicle, rows = runs["vehicle"].to_numpy(), runs[columns].to_numpy(dtype=float).tolist()
+    heads = [*np.flatnonzero(np.r_[True, vehicle[1:] != vehicle[:-1]]).tolist(), len(rows)]
+    keep = np.zeros(len(rows), dtype=bool)
+    # Plain Python per vehicle: a few dozen runs each, where numpy's per-call cost would dominate.
+    for head, tail in zip(heads[:-1], heads[1:], strict=True):
+        claims: list[Claim] = []  # kept so far, in order of their start
+        for k in range(head, tail):
+            t0, t1, c0, c1, x0, y0, x1, y1 = rows[k]
+            covered = sum(max(0.0, min(hi, t1) - max(lo, t0)) for lo, hi in _bridged(claims, rules))
+            if covered <= rules.overlap_share * max(t1 - t0, 1.0):
+                keep[k] = True
+                insort(claims, (c0, c1, x0, y0, x1, y1))
+    return np.asarray(runs.index[keep], dtype=np.int64)
 
 
-def _bridged(
-    lo: FloatArray, hi: FloatArray, ends: FloatArray, rules: ChoiceRules
-) -> tuple[FloatArray, FloatArray]:
-    """The union of claims [lo, hi], with a layover between two claims filled: under `layover_s`, from the
-    last stop of one to a first stop of the next within `layover_m` (the vehicle stood at a terminal)."""
-    if len(lo) == 0:
-        return lo, hi
-    order = np.argsort(lo)
-    lo, hi, ends = lo[order], hi[order], ends[order]
-    gap = lo[1:] - hi[:-1]
-    apart = np.hypot(ends[1:, 0] - ends[:-1, 2], ends[1:, 1] - ends[:-1, 3])
-    stood = (gap <= rules.layover_s) & (apart <= rules.layover_m)
-    fresh = np.r_[True, (gap > 0) & ~stood]
-    starts = np.flatnonzero(fresh)
-    return lo[starts], np.maximum.reduceat(hi, starts)
+Claim = tuple[float, float, float, float, float, float]  # from, to (s); first and last stop x, y (m)
+
+
+def _bridged(claims: list[Claim], rules: ChoiceRules) -> list[tuple[float, float]]:
+    """The union of claims (sorted by start), with a layover between two claims filled: under `layover_s`,
+    from the last stop of one to the first stop of the next within `layover_m` (the vehicle stood at a
+    terminal). A claim joins the stretch before it when it starts before the previous claim ends."""
+    out: list[tuple[float, float]] = []
+    previous: Claim | None = None
+    for claim in claims:
+        lo, hi = claim[0], claim[1]
+        if previous is not None:
+            gap = lo - previous[1]
+            stood = (
+                gap <= rules.layover_s
+                and math.hypot(claim[2] - previous[4], claim[3] - previous[5]) <= rules.layover_m
+            )
+            if gap <= 0 or stood:
+                out[-1] = (out[-1][0], max(out[-1][1], hi))
+                previous = claim
+                continue
+        out.append((lo, hi))
+        previous = claim
+    return out
 
 
 def _assign(pairs: pd.DataFrame, score: pd.Series) -> pd.Index:
