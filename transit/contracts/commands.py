@@ -141,14 +141,14 @@ def contracts_delete(contract_id: str, actor: ActorOption) -> None:
     _refused(_actor(actor), f"delete contract {contract_id}", f"contract:{contract_id}")
 
 
-def _refused(actor: str, attempted: str, subject: str) -> NoReturn:
+def _refused(
+    actor: str, attempted: str, subject: str, why: str = "nothing in the ledger is deleted or corrected"
+) -> NoReturn:
     _, sessions = _sessions()
     with sessions.begin() as session:
-        event = refuse(session, actor, attempted, subject, SystemClock().now())
+        event = refuse(session, actor, attempted, subject, SystemClock().now(), why=why)
     typer.echo(
-        f"refused: nothing in the ledger is deleted or corrected; this attempt is recorded as event "
-        f"{event.seq} (protocol against {actor})",
-        err=True,
+        f"refused: {why}; this attempt is recorded as event {event.seq} (protocol against {actor})", err=True
     )
     raise typer.Exit(2)
 
@@ -428,7 +428,8 @@ def exemptions_add(
         ),
     ] = None,
 ) -> None:
-    """Exempt trips in advance: by trip, by route, by a time range (with routes, or for all routes)."""
+    """Exempt trips by trip, route, time range or area: in advance, or for yesterday at the latest (an
+    exemption after that is refused, and recorded against the actor)."""
     first = parse_date_option(date)
     last = parse_date_option(until, "--until") if until else first
     if last < first:
@@ -458,6 +459,8 @@ def exemptions_add(
             _actor(actor),
             f"exempt trips of {first} after the cut-off ({reason.strip()})",
             f"exemption:{first}",
+            "trips are exempted in advance, or for yesterday at the latest; after that only a dispute "
+            "changes an outcome",
         )
     stop_ids: list[str] = []
     if box is not None:  # the trips calling inside it, in the feed in force on the first date
