@@ -11,7 +11,6 @@ import io
 import re
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
-from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,7 +25,7 @@ from transit.contracts.realtime import read_realtime_exemptions
 from transit.contracts.record import carrier_record, contract_status
 from transit.contracts.rules import exemption_in_time
 from transit.contracts.service import enforce, load_book, read_state, trips_in_area
-from transit.contracts.state import EXEMPTION_GRANTED, VEHICLE_REGISTERED, contract_to_dict
+from transit.contracts.state import EXEMPTION_GRANTED, VEHICLE_REGISTERED, ContractState, contract_to_dict
 from transit.contracts.store import find_document
 from transit.errors import BadParameter
 from transit.gtfs.service import load_feed_in_force
@@ -58,6 +57,13 @@ def _sessions() -> tuple[Settings, sessionmaker[Session]]:
     settings = Settings()
     migrate.require_head(settings.database_url)
     return settings, sessions_for(settings)
+
+
+def _state() -> ContractState:
+    """Where every contract stands now, read from the ledger (for the commands that only look)."""
+    _, sessions = _sessions()
+    with sessions() as session:
+        return read_state(session)
 
 
 def _actor(actor: str) -> str:
@@ -92,10 +98,8 @@ CONTRACT_COLUMNS = ("contract_id", "carrier_id", "status", "start", "end", "rout
 @user_errors
 def contracts_list(fmt: FormatOption = OutputFormat.TABLE) -> None:
     """Every declared contract and its state."""
-    settings, sessions = _sessions()
-    with sessions() as session:
-        state = read_state(session)
-    today = dt.date.today()
+    state = _state()
+    today = state.local_date(SystemClock().now())
     records = [
         {
             "contract_id": c.contract_id,
@@ -116,13 +120,13 @@ def contracts_list(fmt: FormatOption = OutputFormat.TABLE) -> None:
 @user_errors
 def contracts_show(contract_id: str, fmt: FormatOption = OutputFormat.JSON) -> None:
     """One contract: its terms, policy and state."""
-    _, sessions = _sessions()
-    with sessions() as session:
-        state = read_state(session)
+    state = _state()
     contract = state.contracts.get(contract_id)
     if contract is None:
         raise BadParameter(f"contract {contract_id!r} is not declared (see `transit contracts list`)")
-    record = contract_to_dict(contract) | {"status": contract_status(state, contract_id, dt.date.today())}
+    record = contract_to_dict(contract) | {
+        "status": contract_status(state, contract_id, state.local_date(SystemClock().now()))
+    }
     emit(
         render_json(record) + "\n"
         if fmt is OutputFormat.JSON
@@ -225,9 +229,7 @@ def notices_list(
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """The notices and where each was delivered."""
-    _, sessions = _sessions()
-    with sessions() as session:
-        state = read_state(session)
+    state = _state()
     records = [
         {
             "notice_id": n.notice_id,
@@ -311,9 +313,7 @@ def disputes_list(
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Every dispute and its ruling."""
-    _, sessions = _sessions()
-    with sessions() as session:
-        state = read_state(session)
+    state = _state()
     records = []
     for d in sorted(state.disputes.values(), key=lambda d: d.seq):
         carrier_id = state.contracts[d.contract_id].carrier_id
@@ -339,10 +339,8 @@ def disputes_list(
 @user_errors
 def carriers_show(carrier_id: str, fmt: FormatOption = OutputFormat.JSON) -> None:
     """A carrier's record: contracts and their state, violations, warnings, disputes, termination, notices."""
-    _, sessions = _sessions()
-    with sessions() as session:
-        state = read_state(session)
-    record = carrier_record(state, carrier_id, dt.date.today())
+    state = _state()
+    record = carrier_record(state, carrier_id, state.local_date(SystemClock().now()))
     if record is None:
         raise BadParameter(f"carrier {carrier_id!r} is not declared (see `transit contracts list`)")
     if fmt is OutputFormat.JSON:
@@ -453,7 +451,7 @@ def exemptions_add(
     _, sessions = _sessions()
     now = SystemClock().now()
     with sessions() as session:
-        today = now.astimezone(ZoneInfo(read_state(session).department.timezone)).date()
+        today = read_state(session).local_date(now)
     if not exemption_in_time(first, today):
         _refused(
             _actor(actor),
@@ -501,8 +499,8 @@ def exemptions_import(
     now = SystemClock().now()
     data = file.read_bytes()
     with sessions.begin() as session:
-        zone = read_state(session).department.timezone
-        today = now.astimezone(ZoneInfo(zone)).date()
+        state = read_state(session)
+        zone, today = state.department.timezone, state.local_date(now)
         try:
             imported = read_realtime_exemptions(data, str(file), zone, today)
         except ValueError as exc:

@@ -7,7 +7,6 @@ import copy
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -48,7 +47,7 @@ def open_dispute(session: Session, violation_id: str, reason: str, actor: str, n
         raise DisputeInvalid(f"violation {violation_id} already has an open dispute")
     contract = state.contracts[violation.contract_id]
     deadline = dispute_deadline(state, violation, contract.policy.dispute_working_days)
-    today = now.astimezone(ZoneInfo(state.department.timezone)).date()
+    today = state.local_date(now)
     if today > deadline:
         raise DisputeInvalid(f"the dispute window of {violation_id} closed on {deadline}")
     number = 1 + sum(d.violation_id == violation_id for d in state.disputes.values())
@@ -109,6 +108,6 @@ def rule_dispute(
         steps.append(Step(kind, step_subject, step_payload))
         work.apply(kind, step_payload, at=now)
 
-    today = now.astimezone(ZoneInfo(state.department.timezone)).date()
+    today = state.local_date(now)
     settle(work, contract, today, emit)
     return Outcome(events + record_steps(session, state, steps, now, actor))

@@ -49,6 +49,12 @@ class Channels:
     email: str | None = None
     mqtt: bool = True
 
+    def enabled(self) -> list[str]:
+        """The channels a notice goes to, in a fixed order."""
+        return [
+            name for name, on in (("webhook", self.webhook), ("email", self.email), ("mqtt", self.mqtt)) if on
+        ]
+
 
 @dataclass(frozen=True, slots=True)
 class Carrier:

@@ -8,7 +8,6 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -145,7 +144,7 @@ def enforce(session: Session, service_date: dt.date, now: dt.datetime, run_by: s
             "run `transit detect --store` or the live matcher first"
         )
     state = read_state(session)
-    today = now.astimezone(ZoneInfo(state.department.timezone)).date()
+    today = state.local_date(now)
 
     def period_trips(first: dt.date, last: dt.date) -> pd.DataFrame:
         days = [
@@ -244,15 +243,7 @@ def queue_notices(session: Session, state: ContractState, step: Step, now: dt.da
     else:
         subject_id = p.get("warning_id", contract.contract_id)
         facts |= {"subject": subject_id, "why": p["why"]}
-    channels = [
-        c
-        for c, on in (
-            ("webhook", carrier.channels.webhook),
-            ("email", carrier.channels.email),
-            ("mqtt", carrier.channels.mqtt),
-        )
-        if on
-    ]
+    channels = carrier.channels.enabled()
     recipients = [(carrier.carrier_id, carrier.language, channels, "")]
     if kind in ("termination", "termination_reversed"):
         department = state.department
@@ -313,15 +304,7 @@ def alert_not_started(session: Session, alerts: pd.DataFrame, now: dt.datetime) 
         }
         notice = render_notice(notice_id, "not_started", carrier.language, state.department.timezone, facts)
         add_document(session, notice, carrier.carrier_id, contract_id, now)
-        channels = [
-            c
-            for c, on in (
-                ("webhook", carrier.channels.webhook),
-                ("email", carrier.channels.email),
-                ("mqtt", carrier.channels.mqtt),
-            )
-            if on
-        ]
+        channels = carrier.channels.enabled()
         payload = {
             "notice_id": notice_id,
             "kind": "not_started",

@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from transit.contracts.model import Carrier, Channels, Contract, Department, Policy, WarnOn
 
@@ -160,6 +161,10 @@ class ContractState:
             if w.contract_id == contract_id and w.reversed is None and first <= w.unit_date <= last
         ]
         return sorted(found, key=lambda w: (w.unit_date, w.seq))
+
+    def local_date(self, now: dt.datetime) -> dt.date:
+        """The department's date at `now` (dispute windows and cut-offs count in it)."""
+        return now.astimezone(ZoneInfo(self.department.timezone)).date()
 
     def is_terminated(self, contract_id: str) -> bool:
         termination = self.terminations.get(contract_id)
