@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -142,3 +143,53 @@ def test_match_once_passes_over_the_stored_pings(city: Path, database_url: str) 
     assert passed.returncode == 0, passed.stderr
     line = re.compile(r"^\S+Z \d{4}-\d\d-\d\d: \d+ final, \d+ revised, \d+ not_started$")
     assert all(line.match(text) for text in passed.stdout.splitlines())  # none before the feed's first day
+
+
+@pytest.fixture(scope="module")
+def metrotransit(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Metro Transit's route 2 feed as the agency published it: the upstream subset shortened trips.txt's
+    trip_ids (not stop_times') and repeated shapes rows, which our validator rightly refuses. Undo both."""
+    source = zipfile.ZipFile(shared_data / "metrotransit_route2_2019-06-19" / "gtfs.zip")
+    folder = tmp_path_factory.mktemp("metrotransit")
+    tables = {
+        name: pd.read_csv(source.open(name), dtype=str, keep_default_na=False) for name in source.namelist()
+    }
+    full = {trip.split("-", 1)[0]: trip for trip in tables["stop_times.txt"]["trip_id"].unique()}
+    tables["trips.txt"]["trip_id"] = tables["trips.txt"]["trip_id"].map(full)
+    tables["shapes.txt"] = tables["shapes.txt"].drop_duplicates()
+    for name, table in tables.items():
+        table.to_csv(folder / name, index=False)
+    return folder
+
+
+def test_realtime_ids_of_a_real_feed_are_read_in_the_feeds_terms(
+    metrotransit: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    # Its trackers report route "2" (the feed's "2-111") and trip "14941904" (the feed's
+    # "14941904-JUN19-MVS-BUS-Weekday-01"): every one resolves, and each names a trip running then.
+    pings = shared_data / "metrotransit_route2_2019-06-19" / "vehicle_positions"
+    result = run_cli("detect", "--feed", str(metrotransit), "--pings", str(pings), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert "payload route_ids: 0 as in the feed, 1 mapped (2 -> 2-111), 0 unknown" in result.stderr
+    assert "payload trip_ids: 0 as in the feed, 11 mapped" in result.stderr
+    document = json.loads(result.stdout)
+    assert document["service_date"] == "2019-06-19"
+    trips = pd.DataFrame(document["trips"])
+    mapped = re.findall(r"(\d+) -> (\d+-JUN19-MVS-BUS-Weekday-01)", result.stderr)
+    assert mapped and all(short == long.split("-")[0] for short, long in mapped)
+    at = pd.Timestamp("2019-06-19T15:41:00Z")  # 10:41 CDT, the snapshots' minute
+    slack = pd.Timedelta(minutes=20)  # a bus waiting at its first stop, or running late
+    start, end = pd.to_datetime(trips["start_at"]), pd.to_datetime(trips["end_at"])
+    running = trips[(start - slack <= at) & (end + slack >= at)]
+    assert {long for _, long in mapped} <= set(running["trip_id"])
+    # 1.5 minutes of pings judge nothing: the rest of the day is the service's gap, never "missed".
+    assert set(trips["verdict"]) == {"no_data"}
+
+    # An explicit table overrides the rules; a bad one is named by row and field.
+    table = tmp_path / "ids.csv"
+    table.write_text("kind,realtime_id,static_id\nroute_id,2,elsewhere\n")
+    result = run_cli("detect", "--feed", str(metrotransit), "--pings", str(pings), "--id-map", str(table))
+    assert result.returncode == 0 and "1 mapped (2 -> elsewhere)" in result.stderr
+    table.write_text("kind,realtime_id,static_id\nbus,2,elsewhere\n")
+    result = run_cli("detect", "--feed", str(metrotransit), "--pings", str(pings), "--id-map", str(table))
+    assert result.returncode == 2 and "row 2, kind" in result.stderr and "Traceback" not in result.stderr

@@ -34,6 +34,7 @@ _END_AWAY_M = 300.0  # a covered stretch starting (ending) this far from the fir
 _AROUND_S = 180.0  # ... while the vehicle reported within this before (after) it
 _ACTIVE_COLUMNS = ("active_from_s", "core_from_s", "core_to_s", "active_to_s")  # Tracks.active_s
 _THREADS = max(1, min(4, os.cpu_count() or 1))  # paths are tracked on this many threads
+_ROUTE_ONLY = 0.5  # weight of a ping naming only an instance's route (assign._named_rows)
 _KEY_STEP_S = 1e8  # seconds between vehicles in the ping sort key (more than any ping file spans)
 
 
@@ -53,6 +54,7 @@ class _Pings:
     cell: IntArray  # grid cell key (candidates.cell_keys)
     sector: IntArray  # heading sector of its move, -1 under _SURE_MOVE_M
     trip_id: ObjectArray
+    route_id: ObjectArray
     start_time: ObjectArray
     t0: float
 
@@ -153,6 +155,7 @@ def _prepare_pings(pings: pd.DataFrame, origin: tuple[float, float]) -> _Pings:
             "lat": pd.to_numeric(pings["latitude"]).to_numpy(dtype=float),
             "lon": pd.to_numeric(pings["longitude"]).to_numpy(dtype=float),
             "trip_id": _text(pings, "trip_id"),
+            "route_id": _text(pings, "route_id"),
             "start_time": _text(pings, "start_time"),
         }
     ).dropna(subset=["t", "lat", "lon"])
@@ -177,6 +180,7 @@ def _prepare_pings(pings: pd.DataFrame, origin: tuple[float, float]) -> _Pings:
         cell=cell_keys(x, y),
         sector=move_sectors(dx, dy, _SURE_MOVE_M),
         trip_id=frame["trip_id"].to_numpy(dtype=object),
+        route_id=frame["route_id"].to_numpy(dtype=object),
         start_time=frame["start_time"].to_numpy(dtype=object),
         t0=t0,
     )
@@ -228,15 +232,20 @@ def _score_pairs(
     return scored, CoveredStretches.of(covered)
 
 
-def _named_rows(plan: pd.DataFrame, seen: _Pings) -> Callable[[IntArray, IntArray], np.ndarray]:
-    """Whether ping rows name the given plan rows in their payload (trip_id, and start_time if given)."""
+def _named_rows(plan: pd.DataFrame, seen: _Pings) -> Callable[[IntArray, IntArray], FloatArray]:
+    """How much ping rows name the given plan rows in their payload: 1 for its trip_id (and start_time if
+    given), _ROUTE_ONLY for its route_id on a ping without a trip_id (it narrows the route, not the trip)."""
     trip_ids = plan["trip_id"].astype(str).to_numpy(dtype=object)
+    route_ids = _text(plan, "route_id")  # a plan made by hand may have none
     start_times = plan["start_time"].astype(str).to_numpy(dtype=object)
 
-    def named(rows: IntArray, instance: IntArray) -> np.ndarray:
-        start = seen.start_time[rows]
+    def named(rows: IntArray, instance: IntArray) -> FloatArray:
+        start, trip = seen.start_time[rows], seen.trip_id[rows]
         same_start = (start == start_times[instance]) | pd.isna(start)
-        return np.asarray((seen.trip_id[rows] == trip_ids[instance]) & same_start, dtype=bool)
+        by_trip = (trip == trip_ids[instance]) & same_start
+        route = seen.route_id[rows]
+        by_route = pd.isna(trip) & pd.notna(route) & (route == route_ids[instance])
+        return np.where(by_trip, 1.0, np.where(by_route, _ROUTE_ONLY, 0.0))
 
     return named
 
@@ -246,7 +255,7 @@ def _score_path(
     day: _Plan,
     seen: _Pings,
     pairs: pd.DataFrame,
-    tests: tuple[Callable[[IntArray, IntArray], np.ndarray], Callable[[IntArray, IntArray], np.ndarray]],
+    tests: tuple[Callable[[IntArray, IntArray], FloatArray], Callable[[IntArray, IntArray], np.ndarray]],
     rules: MatchRules,
 ) -> tuple[pd.DataFrame, IntArray, FloatArray]:
     """Scores of the pairs of one path (row k: pairs row k) and their covered stretches (local pair, m).

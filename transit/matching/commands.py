@@ -31,6 +31,7 @@ from transit.matching.detect import CARRIER_COLUMNS, TRIP_COLUMNS, detect_day
 from transit.matching.exemptions import apply_exemptions, read_exemptions
 from transit.matching.health import infer_service_date
 from transit.matching.live import TickResult, tick
+from transit.matching.realtime_ids import read_id_map
 from transit.matching.store import Decision, store_verdicts
 from transit.render import OutputFormat, frame_to_records, render_json, render_records
 from transit.settings import Settings
@@ -52,6 +53,10 @@ def detect_command(
             "--exempt", help="Exempted or cancelled trips: CSV, or GTFS-rt TripUpdates .pb (repeatable)"
         ),
     ] = None,
+    id_map: Annotated[
+        Path | None,
+        typer.Option("--id-map", help="CSV kind,realtime_id,static_id: realtime ids to the feed's"),
+    ] = None,
     store: Annotated[
         bool, typer.Option("--store", help="Store the verdicts in TRANSIT_DATABASE_URL (feed loaded first)")
     ] = False,
@@ -62,6 +67,7 @@ def detect_command(
 ) -> None:
     """Which scheduled trips of a service day were run, per carrier, with evidence."""
     exemptions = read_exemptions(exempt or [])  # small: its errors before the long reads
+    explicit_ids = read_id_map(id_map) if id_map else None
     loaded = load_feed(feed)
     target = _store_target(loaded, feed) if store else None  # likewise, before reading the pings
     ping_file = read_ping_file(pings)
@@ -73,7 +79,12 @@ def detect_command(
     if plan.empty:
         raise BadParameter(f"--date: the feed schedules no trip on {service_date.isoformat()}")
     plan = apply_exemptions(plan, exemptions)
-    detection = detect_day(loaded.feed, plan, ping_file.pings, use_trip_ids=not ignore_trip_ids)
+    detection = detect_day(
+        loaded.feed, plan, ping_file.pings, use_trip_ids=not ignore_trip_ids, id_map=explicit_ids
+    )
+    for kind, resolution in detection.realtime_ids.items():
+        if resolution.mapped or resolution.unknown:
+            sys.stderr.write(f"payload {kind}s: {resolution.describe()}\n")
     if target is not None:
         sessions, version_id = target
         who = actor.strip() if actor and actor.strip() else f"cli:{getpass.getuser()}"

@@ -7,6 +7,7 @@ the service's health is inferred from the ping file itself (`health`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ from transit.gtfs.dayplan import ScheduleTables
 from transit.matching.assign import match_day
 from transit.matching.health import START_SHIFTS_S, ServiceGaps, blind_shares, fleet_dark_timeline
 from transit.matching.paths import build_paths
+from transit.matching.realtime_ids import IdResolution, map_realtime_ids
 from transit.matching.verdicts import SUMMARY_COLUMNS, VerdictRules, decide, summarise_carriers
 
 KEY = ["service_date", "trip_id", "start_time"]
@@ -35,6 +37,7 @@ class Detection:
     trips: pd.DataFrame
     carriers: pd.DataFrame
     matched: pd.DataFrame  # the matcher's evidence of every instance a vehicle ran (assign.MATCH_COLUMNS)
+    realtime_ids: dict[str, IdResolution]  # how the payloads' trip_id and route_id were read (realtime_ids)
 
 
 def detect_day(
@@ -45,10 +48,13 @@ def detect_day(
     use_trip_ids: bool = True,
     rules: VerdictRules = VerdictRules(),  # noqa: B008 (frozen)
     as_of: dt.datetime | None = None,
+    id_map: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Detection:
     """The verdict of every trip instance of `plan` final at `as_of`, from `pings` (PING_FIELDS columns, any
-    order). Without `as_of` (batch) every trip is final: as of the end of the last one plus the grace."""
+    order). Without `as_of` (batch) every trip is final: as of the end of the last one plus the grace.
+    `id_map`: realtime ids to the feed's, per kind, beyond what `realtime_ids` resolves by itself."""
     service_date = dt.date.fromisoformat(str(plan["service_date"].iloc[0])) if len(plan) else dt.date.min
+    pings, resolved = map_realtime_ids(pings, feed, id_map)
     evidence = match_day(build_paths(feed), plan, pings, use_trip_ids=use_trip_ids)
     service_blind, fleet_blind = _blind(plan, pings, evidence, rules)
     keys = plan[KEY]
@@ -61,7 +67,8 @@ def detect_day(
         as_of = (last + pd.Timedelta(seconds=rules.grace_seconds)).to_pydatetime()
     verdicts = decide(plan, evidence, service_up, fleet, as_of, rules)
     trips = verdicts[[c for c in TRIP_COLUMNS if c in verdicts.columns]]
-    return Detection(service_date, trips, summarise_carriers(verdicts)[list(CARRIER_COLUMNS)], evidence)
+    carriers = summarise_carriers(verdicts)[list(CARRIER_COLUMNS)]
+    return Detection(service_date, trips, carriers, evidence, resolved)
 
 
 def _blind(

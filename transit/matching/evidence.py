@@ -23,7 +23,7 @@ class MatchedPings:
     pair: IntArray
     along_m: FloatArray
     t_s: FloatArray
-    named: np.ndarray
+    named: FloatArray  # how much each ping names the pair's instance in its payload (0..1)
 
 
 @dataclass(frozen=True, slots=True)
