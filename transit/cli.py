@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from transit import migrate
+from transit.access.commands import keys_app
 from transit.clock import SystemClock
 from transit.console import FormatOption, emit, finding_line, parse_date_option, sessions_for, user_errors
 from transit.contracts.commands import (
@@ -30,6 +31,7 @@ from transit.gtfs.store import list_feed_versions
 from transit.ledger.commands import ledger_app
 from transit.matching.commands import detect_command, match_command
 from transit.render import OutputFormat, frame_to_records, render_json, render_records, to_json_value
+from transit.serve import serve_command
 from transit.settings import Settings
 from transit.synth.cli import synth_app
 from transit.telemetry.commands import ingest_command, replay_command
@@ -53,12 +55,14 @@ app.add_typer(carriers_app, name="carriers")
 app.add_typer(notices_app, name="notices")
 app.add_typer(vehicles_app, name="vehicles")
 app.add_typer(exemptions_app, name="exemptions")
+app.add_typer(keys_app, name="keys")
 app.command("enforce")(user_errors(enforce_command))
 app.command("ingest")(user_errors(ingest_command))
 app.command("replay")(user_errors(replay_command))
 app.command("simulate")(user_errors(simulate_command))
 app.command("detect")(user_errors(detect_command))
 app.command("match")(user_errors(match_command))
+app.command("serve")(user_errors(serve_command))
 
 FINDING_COLUMNS = ("severity", "code", "file", "line", "field", "message")
 

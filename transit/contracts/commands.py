@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -20,6 +21,7 @@ from transit.clock import SystemClock
 from transit.console import FormatOption, emit, parse_date_option, sessions_for, user_errors
 from transit.contracts.config import parse_contract_book
 from transit.contracts.disputes import Outcome, open_dispute, rule_dispute
+from transit.contracts.granting import ExemptionRequest, Refused, grant_exemption
 from transit.contracts.outbox import deliver_with_standard_senders
 from transit.contracts.realtime import read_realtime_exemptions
 from transit.contracts.record import carrier_record, contract_status
@@ -430,61 +432,40 @@ def exemptions_add(
     exemption after that is refused, and recorded against the actor)."""
     first = parse_date_option(date)
     last = parse_date_option(until, "--until") if until else first
-    if last < first:
-        raise BadParameter(f"--until: {last} is before --date {first}")
-    trips = []
+    trips: list[tuple[str, str | None]] = []
     for item in trip or []:
         found = _TRIP.match(item.strip())
         if found is None:
             raise BadParameter(f"--trip: {item!r} is not TRIP_ID or TRIP_ID@HH:MM:SS")
-        trips.append([found["trip"], found["start"].zfill(8) if found["start"] else None])
+        trips.append((found["trip"], found["start"].zfill(8) if found["start"] else None))
     for name, value in (("--from", from_time), ("--to", to_time)):
         if value is not None and not _TIME.match(value):
             raise BadParameter(f"{name}: {value!r} is not HH:MM")
-    if (from_time is None) != (to_time is None):
-        raise BadParameter("--from and --to go together")
-    box = _area(area) if area else None
-    if not (trips or route or from_time or box):
-        raise BadParameter("name what is exempt: --trip, --route, --from/--to or --area")
-    if not reason.strip():
-        raise BadParameter("--reason: say why")
+    request = ExemptionRequest(
+        first, last, reason, trips, list(route or []), _seconds(from_time), _seconds(to_time),
+        _area(area) if area else None,
+    )  # fmt: skip
     _, sessions = _sessions()
     now = SystemClock().now()
-    with sessions() as session:
-        today = read_state(session).local_date(now)
-    if not exemption_in_time(first, today):
-        _refused(
-            _actor(actor),
-            f"exempt trips of {first} after the cut-off ({reason.strip()})",
-            f"exemption:{first}",
-            "trips are exempted in advance, or for yesterday at the latest; after that only a dispute "
-            "changes an outcome",
+
+    def area_lookup(on: dt.date, box: Sequence[float]) -> tuple[list[str], list[str]]:
+        _, loaded = load_feed_in_force(sessions, on)
+        return trips_in_area(loaded.feed.stops, loaded.feed.stop_times, box)
+
+    try:
+        with sessions.begin() as session:
+            today = read_state(session).local_date(now)
+            outcome = grant_exemption(session, request, today, _actor(actor), now, area_lookup)
+    except BadParameter as exc:  # the API's field names, as the options spell them
+        raise BadParameter(f"--{exc}") from None
+    if isinstance(outcome, Refused):
+        typer.echo(
+            f"refused: {outcome.why}; this attempt is recorded as event {outcome.event.seq}"
+            f" (protocol against {outcome.event.actor})",
+            err=True,
         )
-    stop_ids: list[str] = []
-    if box is not None:  # the trips calling inside it, in the feed in force on the first date
-        _, loaded = load_feed_in_force(sessions, first)
-        stop_ids, through = trips_in_area(loaded.feed.stops, loaded.feed.stop_times, box)
-        if not stop_ids:
-            raise BadParameter(f"--area: no stop of the feed in force on {first} lies inside {area}")
-        trips += [[trip_id, None] for trip_id in through]
-    exemption_id = f"E-{now:%Y%m%dT%H%M%S%f}"
-    payload = {
-        "exemption_id": exemption_id,
-        "reason": reason.strip(),
-        "first_date": first.isoformat(),
-        "last_date": last.isoformat(),
-        "trips": trips,
-        "routes": list(route or []),
-        "area": box,
-        "stop_ids": stop_ids,
-        "from_time": _seconds(from_time),
-        "to_time": _seconds(to_time),
-    }
-    with sessions.begin() as session:
-        event = append_events(
-            session, [Draft(_actor(actor), EXEMPTION_GRANTED, f"exemption:{exemption_id}", payload)], now
-        )[0]
-    emit(f"exemption {exemption_id} granted (event {event.seq})\n")
+        raise typer.Exit(2)
+    emit(f"exemption {outcome.exemption_id} granted (event {outcome.event.seq})\n")
 
 
 @exemptions_app.command("import")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -334,7 +334,7 @@ def _text(value: Any) -> Any:
 
 
 def trips_in_area(
-    stops: pd.DataFrame, stop_times: pd.DataFrame, area: list[float]
+    stops: pd.DataFrame, stop_times: pd.DataFrame, area: Sequence[float]
 ) -> tuple[list[str], list[str]]:
     """The stops inside a box [min_lat, min_lon, max_lat, max_lon] and the trips that call at any of them."""
     min_lat, min_lon, max_lat, max_lon = area

@@ -82,6 +82,12 @@ def entry_bytes(
     return f'{head[:-1]},"payload":{payload},{tail[1:]}'.encode()
 
 
+def event_entry(event: Event) -> bytes:
+    """A stored event's entry: the bytes of its hash and of its Merkle leaf."""
+    draft = Draft(event.actor, event.kind, event.subject, {}, event.os_user)
+    return entry_bytes(event.seq, event.at, draft, event.prev_hash, event.payload)
+
+
 def seal(draft: Draft, seq: int, at: dt.datetime, prev_hash: str) -> Event:
     """The event that `draft` becomes as number `seq`, after the event whose hash is `prev_hash`."""
     if not draft.actor.strip():
@@ -121,8 +127,7 @@ def walk_chain(events: Iterable[Event], root_sizes: Iterable[int] = ()) -> Chain
     prev_hash, prev_sound = GENESIS_HASH, True
     for event in _numbered(events, walk):
         _check_payload(event, walk)
-        draft = Draft(event.actor, event.kind, event.subject, {}, event.os_user)
-        entry = entry_bytes(event.seq, event.at, draft, event.prev_hash, event.payload)
+        entry = event_entry(event)
         sound = hashlib.sha256(entry).hexdigest() == event.hash
         if not sound:
             walk.problems.append(Problem(event.seq, "its content does not match its hash (changed)"))

@@ -85,8 +85,11 @@ def _with_user(draft: Draft, user: str) -> Draft:
     return Draft(draft.actor, draft.kind, draft.subject, draft.payload, user)
 
 
-def iter_events(session: Session, *, kinds: Sequence[str] = (), subject_prefix: str = "") -> Iterator[Event]:
-    """Every event in sequence order (optionally of some kinds, or subjects starting with a prefix)."""
+def iter_events(
+    session: Session, *, kinds: Sequence[str] = (), subject_prefix: str = "", after_seq: int = 0
+) -> Iterator[Event]:
+    """Every event in sequence order (optionally of some kinds, or subjects starting with a prefix, or
+    after a sequence number)."""
     columns = LedgerEventRow.__table__.c
     query = select(
         columns.seq,
@@ -99,6 +102,8 @@ def iter_events(session: Session, *, kinds: Sequence[str] = (), subject_prefix: 
         columns.prev_hash,
         columns.hash,
     ).order_by(columns.seq)
+    if after_seq:
+        query = query.where(columns.seq > after_seq)
     if kinds:
         query = query.where(columns.kind.in_(kinds))
     if subject_prefix:

@@ -72,6 +72,7 @@ class VerdictRow(Base):
     __table_args__ = (
         UniqueConstraint("service_date", "trip_id", "start_time", "feed_version_id", "revision"),
         Index("ix_verdict_carrier_date", "carrier_id", "service_date"),
+        Index("ix_verdict_carrier_key", "carrier_id", "service_date", "trip_id", "start_time", "id"),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import transit.access.store  # noqa: F401
 import transit.contracts.store  # noqa: F401
 import transit.gtfs.store  # noqa: F401  (registers the tables on Base.metadata)
 import transit.ledger.store  # noqa: F401

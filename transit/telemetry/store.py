@@ -280,3 +280,19 @@ def pings_frame(session: Session, start: dt.datetime, end: dt.datetime) -> pd.Da
     for field in ("latitude", "longitude", "bearing", "speed"):
         frame[field] = pd.to_numeric(frame[field]).astype(float)
     return frame
+
+
+def latest_positions(session: Session, since: dt.datetime) -> list[PingRow]:
+    """Each vehicle's newest ping at or after `since` (one row per vehicle, by vehicle_id)."""
+    newest = (
+        select(PingRow.vehicle_id, func.max(PingRow.timestamp).label("at"))
+        .where(PingRow.timestamp >= since)
+        .group_by(PingRow.vehicle_id)
+        .subquery()
+    )
+    query = (
+        select(PingRow)
+        .join(newest, (PingRow.vehicle_id == newest.c.vehicle_id) & (PingRow.timestamp == newest.c.at))
+        .order_by(PingRow.vehicle_id)
+    )
+    return list(session.scalars(query))

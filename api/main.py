@@ -1,0 +1,108 @@
+"""The HTTP API: `create_app` builds it over a database; `transit serve` runs it with uvicorn."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import FastAPI
+from prometheus_client import Counter, Histogram
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import errors
+from api.deps import KeyCache
+from api.routes import enforcement, ledger, refusals, service, system
+from api.state import ApiState
+from transit.db import make_engine, make_session_factory
+from transit.settings import Settings
+
+MAX_BODY_BYTES = 1_000_000
+REQUESTS = Counter("transit_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "transit_http_request_seconds",
+    "HTTP request latency",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+)
+DESCRIPTION = """The transit compliance service for its four user groups: the transport department, carriers
+(their own record only), planners, auditors (and the 109 intake, in the tickets issue).
+
+Send an API key as `Authorization: Bearer <key>` (`transit keys create`). Errors are RFC 9457 problem
+details with a stable `code`. Lists are paged with `next_cursor` and export as CSV with `format=csv`.
+Enforcement records are never changed or deleted: PUT, PATCH and DELETE on them answer 405 and are recorded
+in the ledger against the key's owner."""
+
+
+def create_app(settings: Settings | None = None, sessions: sessionmaker[Session] | None = None) -> FastAPI:
+    """The API over the database of `settings` (or the given session factory)."""
+    settings = settings or Settings()
+    sessions = sessions or make_session_factory(make_engine(settings.database_url))
+    app = FastAPI(title="Transit compliance API", version="1", description=DESCRIPTION)
+    app.state.api = ApiState(settings, sessions, KeyCache())
+    errors.install(app)
+    for module in (system, service, enforcement, ledger, refusals):
+        app.include_router(module.router)
+    app.add_middleware(_Guard)
+    return app
+
+
+class _Guard:
+    """Pure ASGI middleware (cheap per request): refuses bodies over MAX_BODY_BYTES with 413, and counts
+    requests and their latency by route template for /metrics."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            await _too_large(send)
+            return
+        started, status = time.perf_counter(), [500]
+
+        async def counting(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        await self.app(scope, _limited(receive), counting)
+        route = getattr(scope.get("route"), "path", "unmatched")
+        REQUESTS.labels(scope["method"], route, str(status[0])).inc()
+        LATENCY.labels(route).observe(time.perf_counter() - started)
+
+
+def _limited(receive: Receive) -> Receive:
+    """A receive that stops a chunked body past MAX_BODY_BYTES (no Content-Length to check up front)."""
+    seen = [0]
+
+    async def wrapped() -> Message:
+        message = await receive()
+        if message["type"] == "http.request":
+            seen[0] += len(message.get("body", b""))
+            if seen[0] > MAX_BODY_BYTES:
+                raise errors.BodyTooLarge(f"the request body is over {MAX_BODY_BYTES} bytes")
+        return message
+
+    return wrapped
+
+
+async def _too_large(send: Send) -> None:
+    body = (
+        b'{"type":"about:blank","title":"Content Too Large","status":413,'
+        b'"detail":"the request body is over 1000000 bytes","code":"body_too_large"}'
+    )
+    headers: list[tuple[bytes, bytes]] = [
+        (b"content-type", errors.PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def app_from_environment() -> Any:
+    """For `uvicorn api.main:app_from_environment --factory`."""
+    return create_app()
