@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/transit demo
+	$(BIN)/transit demo --serve
 
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)

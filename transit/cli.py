@@ -224,9 +224,15 @@ def demo(
     ] = Path("demo"),
     routes: Annotated[int, typer.Option("--routes", min=1, help="Routes of the synthetic city")] = 20,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic city")] = 7,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Keep the API running at the end, until Ctrl-C")
+    ] = False,
 ) -> None:
-    """The service working on a synthetic city: feed, day plan, simulated buses, ingest."""
-    run_demo(directory, routes, seed, emit, lambda carriers: _render_summary(carriers, OutputFormat.TABLE))
+    """The service working on a synthetic city: feed, day plan, simulated buses, ingest, verdicts,
+    contracts, the ledger and the HTTP API."""
+    run_demo(
+        directory, routes, seed, emit, lambda carriers: _render_summary(carriers, OutputFormat.TABLE), serve
+    )
 
 
 def main() -> None:

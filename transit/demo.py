@@ -26,6 +26,7 @@ from transit.contracts.config import parse_contract_book
 from transit.contracts.outbox import deliver_due, post_webhook
 from transit.contracts.service import enforce, load_book
 from transit.db import make_engine, make_session_factory
+from transit.demo_api import show_api
 from transit.errors import TransitError
 from transit.gtfs.dayplan import summarise_day_plan
 from transit.gtfs.load import LoadedFeed
@@ -62,10 +63,16 @@ MALFORMED = [
 
 
 def run_demo(
-    directory: Path, routes: int, seed: int, emit: Callable[[str], None], render_summary: Callable[..., str]
+    directory: Path,
+    routes: int,
+    seed: int,
+    emit: Callable[[str], None],
+    render_summary: Callable[..., str],
+    serve: bool = False,
 ) -> None:
-    """Synthesise, store the feed, print today's plan, simulate, publish and ingest a morning's pings, then
-    decide the whole day and print its verdicts per carrier."""
+    """Synthesise, store the feed, print today's plan, simulate, publish and ingest a morning's pings, decide
+    the whole day and print its verdicts per carrier, enforce the contracts, sign the ledger, and show the
+    HTTP API (kept running with `serve`)."""
     directory.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{(directory / 'transit.db').resolve()}"
     today = dt.datetime.now(ZoneInfo(DEMO_TIMEZONE)).date()
@@ -89,6 +96,7 @@ def run_demo(
     emit(render_summary(summarise_day_plan(plan)))
     emit(f"\nThe whole plan: TRANSIT_DATABASE_URL={url} transit gtfs trips --date {today}\n\n")
     _telemetry(loaded, today, seed, sessions, directory, emit)
+    show_api(sessions, url, directory, emit, serve)
 
 
 def _telemetry(

@@ -95,7 +95,7 @@ def carriers(
     return _listed(rows, CarrierOut, "carriers", fmt, None)
 
 
-@router.get("/carriers/{carrier_id}", response_model=CarrierOut, summary="One carrier")
+@router.get("/carriers/{carrier_id:path}", response_model=CarrierOut, summary="One carrier")
 def carrier(principal: Reader, session: SessionDep, state: StateDep, carrier_id: str) -> CarrierOut:
     own_carrier(principal, carrier_id)
     with state.contracts.read(session) as contracts:
@@ -133,7 +133,9 @@ def contracts_list(
     return _listed(rows, ContractOut, "contracts", fmt, None)
 
 
-@router.get("/contracts/{contract_id}", response_model=ContractOut, summary="One contract and its status")
+@router.get(
+    "/contracts/{contract_id:path}", response_model=ContractOut, summary="One contract and its status"
+)
 def contract(principal: Reader, session: SessionDep, state: StateDep, contract_id: str) -> ContractOut:
     with state.contracts.read(session) as contracts:
         found = contracts.contracts.get(contract_id)
@@ -200,7 +202,7 @@ def _all_violations(
     return found[:limit]
 
 
-@router.get("/violations/{violation_id}", response_model=ViolationOut, summary="One violation")
+@router.get("/violations/{violation_id:path}", response_model=ViolationOut, summary="One violation")
 def violation(principal: Reader, session: SessionDep, state: StateDep, violation_id: str) -> ViolationOut:
     with state.contracts.read(session) as contracts:
         found = contracts.violations.get(violation_id)
@@ -310,7 +312,7 @@ def disputes(
     return _listed(rows, DisputeOut, "disputes", fmt, next_cursor)
 
 
-@router.get("/disputes/{dispute_id}", response_model=DisputeOut, summary="One dispute")
+@router.get("/disputes/{dispute_id:path}", response_model=DisputeOut, summary="One dispute")
 def dispute(principal: Reader, session: SessionDep, state: StateDep, dispute_id: str) -> DisputeOut:
     with state.contracts.read(session) as contracts:
         found = contracts.disputes.get(dispute_id)
@@ -352,7 +354,9 @@ def file_dispute(
 
 
 @router.post(
-    "/disputes/{dispute_id}/ruling", response_model=DisputeOut, summary="The department rules on a dispute"
+    "/disputes/{dispute_id:path}/ruling",
+    response_model=DisputeOut,
+    summary="The department rules on a dispute",
 )
 def rule(
     principal: Department, session: SessionDep, state: StateDep, dispute_id: str, body: RulingCreate
@@ -402,7 +406,7 @@ def notices(
 
 
 @router.get(
-    "/notices/{notice_id}/document",
+    "/notices/{notice_id:path}/document",
     response_class=HTMLResponse,
     summary="The notice exactly as sent (HTML; its SHA-256 is in the ledger)",
 )

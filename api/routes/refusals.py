@@ -47,37 +47,37 @@ def _route(path: str) -> Callable[[Handler], Handler]:
     )
 
 
-@_route("/violations/{violation_id}")
+@_route("/violations/{violation_id:path}")
 def violation(request: Request, principal: Caller, session: SessionDep, violation_id: str) -> None:
     _refuse(request, principal, session, f"violation:{violation_id}")
 
 
-@_route("/warnings/{warning_id}")
+@_route("/warnings/{warning_id:path}")
 def warning(request: Request, principal: Caller, session: SessionDep, warning_id: str) -> None:
     _refuse(request, principal, session, f"warning:{warning_id}")
 
 
-@_route("/terminations/{contract_id}")
+@_route("/terminations/{contract_id:path}")
 def termination(request: Request, principal: Caller, session: SessionDep, contract_id: str) -> None:
     _refuse(request, principal, session, f"contract:{contract_id}")
 
 
-@_route("/contracts/{contract_id}")
+@_route("/contracts/{contract_id:path}")
 def contract(request: Request, principal: Caller, session: SessionDep, contract_id: str) -> None:
     _refuse(request, principal, session, f"contract:{contract_id}")
 
 
-@_route("/disputes/{dispute_id}")
+@_route("/disputes/{dispute_id:path}")
 def dispute(request: Request, principal: Caller, session: SessionDep, dispute_id: str) -> None:
     _refuse(request, principal, session, f"dispute:{dispute_id}")
 
 
-@_route("/notices/{notice_id}")
+@_route("/notices/{notice_id:path}")
 def notice(request: Request, principal: Caller, session: SessionDep, notice_id: str) -> None:
     _refuse(request, principal, session, f"notice:{notice_id}")
 
 
-@_route("/exemptions/{exemption_id}")
+@_route("/exemptions/{exemption_id:path}")
 def exemption(request: Request, principal: Caller, session: SessionDep, exemption_id: str) -> None:
     _refuse(request, principal, session, f"exemption:{exemption_id}")
 

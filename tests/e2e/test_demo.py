@@ -48,6 +48,14 @@ def test_demo_synthesises_stores_and_prints_todays_plan_per_carrier(tmp_path: Pa
     assert ledger is not None, result.stdout
     assert int(ledger.group(1).replace(",", "")) > int(found.group(1))
     assert (tmp_path / "demo" / "ledger-head.json").is_file()
+    # The HTTP API over the demo's database: a carrier sees its own record only; deleting is refused.
+    assert re.search(r"11\. The HTTP API: http://127\.0\.0\.1:\d+", result.stdout), result.stdout
+    assert re.search(r"department key: trk_\S{43}", result.stdout)
+    assert re.search(
+        r"As AP1: GET /v1/violations -> 200, [1-9]\d* violation\(s\), of carriers \['AP1'\]", result.stdout
+    )
+    assert "GET /v1/carriers/AP2 -> 404" in result.stdout
+    assert "DELETE that violation -> 405" in result.stdout and "recorded as ledger event" in result.stdout
 
 
 def test_demo_run_twice_reuses_the_stored_version(tmp_path: Path) -> None:
