@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from transit.access.store import KeyNotFound
@@ -45,16 +46,13 @@ class Forbidden(TransitError):
     """The key's role may not do this."""
 
 
-class BodyTooLarge(TransitError):
-    """A request body over the limit (api.main.MAX_BODY_BYTES)."""
-
-
 class Refused(TransitError):
-    """The request would change or remove an enforcement record; it was refused and recorded."""
+    """The request would change or remove an enforcement record (405), or comes too late for what it asks
+    (409: a second ruling, an exemption after the cut-off); it was refused and recorded in the ledger."""
 
-    def __init__(self, message: str, seq: int) -> None:
+    def __init__(self, message: str, seq: int, status: int = 405) -> None:
         super().__init__(message)
-        self.seq = seq
+        self.seq, self.status = seq, status
 
 
 _STATUS: dict[type[TransitError], tuple[int, str, str]] = {
@@ -64,7 +62,6 @@ _STATUS: dict[type[TransitError], tuple[int, str, str]] = {
     Unauthenticated: (401, "unauthenticated", "Unauthenticated"),
     Forbidden: (403, "forbidden", "Forbidden"),
     Refused: (405, "refused_and_recorded", "Method Not Allowed"),
-    BodyTooLarge: (413, "body_too_large", "Content Too Large"),
     DisputeInvalid: (409, "dispute_invalid", "Conflict"),
     BadParameter: (400, "bad_parameter", "Bad Request"),
 }
@@ -95,8 +92,10 @@ def install(app: FastAPI) -> None:
         else:
             status, code, title = 400, "bad_request", "Bad Request"
         if isinstance(exc, Refused):
+            status, title = exc.status, _title(exc.status)
             response = problem(request, status, code, title, str(exc), errors=[{"ledger_seq": exc.seq}])
-            response.headers["Allow"] = "GET"
+            if status == 405:
+                response.headers["Allow"] = "GET"
             return response
         return problem(request, status, code, title, str(exc))
 
@@ -113,6 +112,14 @@ def install(app: FastAPI) -> None:
     async def http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
         return problem(request, exc.status_code, code, _title(exc.status_code), str(exc.detail))
+
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot take (a NUL character in text, a number out of its range): the
+        # request's fault, not the service's.
+        _log.warning("the database refused a value of %s %s: %s", request.method, request.url.path, exc.orig)
+        detail = "a value of the request is one the database cannot hold (a NUL character, a number too big)"
+        return problem(request, 400, "bad_request", "Bad Request", detail)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -58,10 +58,18 @@ class _Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
             await _too_large(send)
             return
+        if length is None and scope["method"] in ("POST", "PUT", "PATCH"):
+            # A body without a length (chunked): read it here, up to the limit, and hand it on whole.
+            body = await _read_limited(receive)
+            if body is None:
+                await _too_large(send)
+                return
+            receive = _replay(body, receive)
         started, status = time.perf_counter(), [500]
 
         async def counting(message: Message) -> None:
@@ -69,25 +77,40 @@ class _Guard:
                 status[0] = message["status"]
             await send(message)
 
-        await self.app(scope, _limited(receive), counting)
+        await self.app(scope, receive, counting)
         route = getattr(scope.get("route"), "path", "unmatched")
         REQUESTS.labels(scope["method"], route, str(status[0])).inc()
         LATENCY.labels(route).observe(time.perf_counter() - started)
 
 
-def _limited(receive: Receive) -> Receive:
-    """A receive that stops a chunked body past MAX_BODY_BYTES (no Content-Length to check up front)."""
-    seen = [0]
-
-    async def wrapped() -> Message:
+async def _read_limited(receive: Receive) -> bytes | None:
+    """The whole request body, or None once it passes MAX_BODY_BYTES."""
+    chunks, size = [], 0
+    while True:
         message = await receive()
-        if message["type"] == "http.request":
-            seen[0] += len(message.get("body", b""))
-            if seen[0] > MAX_BODY_BYTES:
-                raise errors.BodyTooLarge(f"the request body is over {MAX_BODY_BYTES} bytes")
-        return message
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
 
-    return wrapped
+
+def _replay(body: bytes, then: Receive) -> Receive:
+    """A receive that gives the body read already, then whatever the connection says next."""
+    sent = [False]
+
+    async def receive() -> Message:
+        if sent[0]:
+            return await then()
+        sent[0] = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 async def _too_large(send: Send) -> None:

@@ -18,6 +18,7 @@ from transit.errors import BadParameter
 from transit.render import to_json_value
 
 MAX_LIMIT = 1000
+BAD_CURSOR = "cursor: not a cursor this API gave out; use the next_cursor of a page"
 T = TypeVar("T")
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}")]
@@ -54,8 +55,16 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
     except ValueError:
         values = None
     if not isinstance(values, list) or len(values) != size:
-        raise BadParameter("cursor: not a cursor this API gave out; use the next_cursor of a page")
+        raise BadParameter(BAD_CURSOR)
     return values
+
+
+def cursor_int(value: Any) -> int:
+    """A row or sequence number of a decoded cursor; BadParameter naming `cursor` for anything else (a
+    tampered cursor must not reach int() or the database as it is)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadParameter(BAD_CURSOR)
+    return value
 
 
 def csv_response(records: Sequence[Mapping[str, Any]], columns: Sequence[str], name: str) -> Response:

@@ -3,6 +3,7 @@ notices, exemptions. A carrier key sees its own carrier's only (others' answer 4
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any, TypeVar
@@ -21,6 +22,7 @@ from api.paging import (
     ListFormat,
     Page,
     csv_response,
+    cursor_int,
     decode_cursor,
     encode_cursor,
 )  # fmt: skip
@@ -60,7 +62,7 @@ def _page(
     items: Iterable[T], seq: Callable[[T], int], cursor: str | None, limit: int
 ) -> tuple[list[T], str | None]:
     """A page of items in ledger order (by the seq of the event that made each), after the cursor."""
-    after = int(decode_cursor(cursor, 1)[0]) if cursor else -1
+    after = cursor_int(decode_cursor(cursor, 1)[0]) if cursor else -1
     rest = sorted((i for i in items if seq(i) > after), key=seq)
     page = rest[:limit]
     return page, encode_cursor([seq(page[-1])]) if len(rest) > limit else None
@@ -178,7 +180,7 @@ def violations(
     after = None
     if cursor:
         day, seq = decode_cursor(cursor, 2)
-        after = (_date(day), int(seq))
+        after = (_date(day), cursor_int(seq))
     with state.contracts.read(session) as contracts:
         if carrier is not None:
             found = state.contracts.violations_of(carrier, first, last, after, limit + 1)
@@ -365,7 +367,7 @@ def rule(
     outcome = rule_dispute(session, dispute_id, body.ruling, body.reason, principal.actor, now)
     session.commit()
     if outcome.refused:
-        raise RefusedError(outcome.refused, outcome.events[0].seq)
+        raise RefusedError(outcome.refused, outcome.events[0].seq, status=409)
     with state.contracts.read(session) as contracts:
         return DisputeOut(**_dispute(contracts, dispute_id))
 
@@ -453,7 +455,7 @@ def exemptions(
     "/exemptions",
     response_model=ExemptionGranted,
     status_code=201,
-    responses={405: {"description": "Too late: refused, and the attempt recorded in the ledger"}},
+    responses={409: {"description": "Too late: refused, and the attempt recorded in the ledger"}},
     summary="Exempt trips in advance (or for yesterday at the latest)",
 )
 def grant(
@@ -494,11 +496,10 @@ def _month(month: str | None) -> tuple[dt.date, dt.date]:
     if month is None:
         return dt.date.min, dt.date.max
     year, number = (int(part) for part in month.split("-"))
-    if not 1 <= number <= 12:
+    if not 1 <= number <= 12 or year < dt.MINYEAR:
         raise BadParameter(f"month: {month!r} is not YYYY-MM")
     first = dt.date(year, number, 1)
-    following = dt.date(year + number // 12, number % 12 + 1, 1)
-    return first, following - dt.timedelta(days=1)
+    return first, first.replace(day=calendar.monthrange(year, number)[1])
 
 
 def _date(value: Any) -> dt.date:

@@ -17,6 +17,7 @@ from api.paging import (
     ListFormat,
     Page,
     csv_response,
+    cursor_int,
     decode_cursor,
     encode_cursor,
 )  # fmt: skip
@@ -45,7 +46,7 @@ def events(
     cursor: Cursor = None,
     fmt: FormatQuery = ListFormat.JSON,
 ) -> Any:
-    after = int(decode_cursor(cursor, 1)[0]) if cursor else 0
+    after = cursor_int(decode_cursor(cursor, 1)[0]) if cursor else 0
     found = []
     for event in iter_events(
         session, kinds=[kind] if kind else (), subject_prefix=subject_prefix, after_seq=after

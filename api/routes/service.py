@@ -17,6 +17,7 @@ from api.paging import (
     ListFormat,
     Page,
     csv_response,
+    cursor_int,
     decode_cursor,
     encode_cursor,
 )  # fmt: skip
@@ -79,7 +80,7 @@ def plan(
         day = day[day["route_id"] == route_id]
     if carrier is not None:
         day = day[day["carrier_id"] == carrier]
-    start = int(decode_cursor(cursor, 1)[0]) if cursor else 0
+    start = cursor_int(decode_cursor(cursor, 1)[0]) if cursor else 0
     rows = frame_to_records(day[list(DAY_PLAN_COLUMNS)].iloc[start : start + limit])
     if fmt is ListFormat.CSV:
         return csv_response(rows, DAY_PLAN_COLUMNS, f"plan-{date.isoformat()}")
@@ -154,7 +155,7 @@ def trips(
     after = None
     if cursor:
         day, trip, start, row_id = decode_cursor(cursor, 4)
-        after = (_cursor_date(day), str(trip), str(start), int(row_id))
+        after = (_cursor_date(day), str(trip), str(start), cursor_int(row_id))
     records = list_verdicts(session, where, after, limit)
     if fmt is ListFormat.CSV:
         return csv_response(records, tuple(TripVerdictOut.model_fields), "trips")
