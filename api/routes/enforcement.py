@@ -480,9 +480,8 @@ def grant(
     outcome = grant_exemption(session, request, today, principal.actor, now, area_lookup)
     session.commit()
     if isinstance(outcome, Refused):
-        raise RefusedError(
-            f"refused: {outcome.why}; recorded as event {outcome.event.seq}", outcome.event.seq
-        )
+        why, seq = outcome.why, outcome.event.seq
+        raise RefusedError(f"refused: {why}; recorded as event {seq}", seq, status=409)
     return ExemptionGranted(exemption_id=outcome.exemption_id, seq=outcome.event.seq)
 
 
