@@ -37,14 +37,19 @@ def _refuse(request: Request, principal: Caller, session: SessionDep, subject: s
 
 
 def _route(path: str) -> Callable[[Handler], Handler]:
-    return router.api_route(
-        path,
-        methods=CHANGES,
-        status_code=405,
-        responses=REFUSED,
-        summary="Refused and recorded",
-        response_model=None,
-    )
+    def register(handler: Handler) -> Handler:
+        for method in CHANGES:  # a route per method: each OpenAPI operation needs an operationId of its own
+            router.api_route(
+                path,
+                methods=[method],
+                status_code=405,
+                responses=REFUSED,
+                summary="Refused and recorded",
+                response_model=None,
+            )(handler)
+        return handler
+
+    return register
 
 
 @_route("/violations/{violation_id:path}")

@@ -36,8 +36,13 @@ VERDICTS = ("performed", "partial", "missed", "no_data", "exempt")
 MAX_DAYS = 92  # a trip list spans at most a quarter
 
 
-@router.get("/feeds", response_model=Page[FeedOut], summary="Stored feed versions, newest first")
-def feeds(principal: Reader, session: SessionDep) -> Page[FeedOut]:
+@router.get(
+    "/feeds",
+    response_model=Page[FeedOut],
+    responses=CSV_RESPONSE,
+    summary="Stored feed versions, newest first",
+)
+def feeds(principal: Reader, session: SessionDep, fmt: FormatQuery = ListFormat.JSON) -> Any:
     items = [
         FeedOut(
             id=v.id,
@@ -52,6 +57,8 @@ def feeds(principal: Reader, session: SessionDep) -> Page[FeedOut]:
         )
         for v in sorted(list_feed_versions(session), key=lambda v: v.id, reverse=True)
     ]
+    if fmt is ListFormat.CSV:
+        return csv_response([item.model_dump() for item in items], tuple(FeedOut.model_fields), "feeds")
     return Page(items=items)
 
 
