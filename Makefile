@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-PYTEST_ARGS ?= -n 2
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 
 .PHONY: demo test ci lint fmt types imports test-sqlite test-postgres bench db-upgrade venv clean
 
@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.bench_capmetro
 	$(BIN)/python -m bench.bench_detect --routes 300 --vehicles 1000 --runs 1
 	$(BIN)/python -m bench.bench_ledger --events 100000 --runs 3
+	$(BIN)/python -m bench.bench_api --reuse --workers 1 2 --clients 50 --duration 15 --runs 3
 
 db-upgrade: $(STAMP)
 	$(BIN)/transit db upgrade

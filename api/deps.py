@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import Forbidden, NotFound, Unauthenticated
 from api.state import ApiState
@@ -24,7 +25,8 @@ KEY_CACHE_SECONDS = 5.0  # a revoked key stops working within this, in every pro
 _bearer = HTTPBearer(auto_error=False, description="An API key: `transit keys create`")
 
 
-def api_state(request: Request) -> ApiState:
+async def api_state(request: Request) -> ApiState:
+    """Async (it does no I/O): FastAPI runs a plain `def` dependency in its thread pool, a hop per request."""
     state: ApiState = request.app.state.api
     return state
 
@@ -48,12 +50,19 @@ class KeyCache:
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, Principal | None]] = {}
 
-    def lookup(self, secret: str, load: Callable[[], Principal | None]) -> Principal | None:
-        digest, now = hash_secret(secret), time.monotonic()
+    def cached(self, secret: str) -> tuple[bool, Principal | None]:
+        """(True, principal or None for an unknown key) while the key's entry is fresh; (False, None)."""
         with self._lock:
-            found = self._entries.get(digest)
-        if found is not None and now - found[0] < self._seconds:
-            return found[1]
+            found = self._entries.get(hash_secret(secret))
+        if found is not None and time.monotonic() - found[0] < self._seconds:
+            return True, found[1]
+        return False, None
+
+    def lookup(self, secret: str, load: Callable[[], Principal | None]) -> Principal | None:
+        fresh, principal = self.cached(secret)
+        if fresh:
+            return principal
+        digest, now = hash_secret(secret), time.monotonic()
         principal = load()
         with self._lock:
             if len(self._entries) > 10_000:  # a flood of made-up keys must not grow it without bound
@@ -62,10 +71,11 @@ class KeyCache:
         return principal
 
 
-def caller(
+async def caller(
     state: StateDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
-    """The principal of the request's Bearer key; 401 without a live key."""
+    """The principal of the request's Bearer key; 401 without a live key. Async: a key in the cache costs
+    no thread-pool hop; the database is asked in the pool."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthenticated("send an API key as 'Authorization: Bearer <key>'")
     secret = credentials.credentials
@@ -74,7 +84,9 @@ def caller(
         with state.sessions() as session:
             return find_principal(session, secret)
 
-    principal = state.keys.lookup(secret, load)
+    fresh, principal = state.keys.cached(secret)
+    if not fresh:
+        principal = await run_in_threadpool(state.keys.lookup, secret, load)
     if principal is None:
         raise Unauthenticated("the API key is unknown or revoked")
     return principal
@@ -83,11 +95,11 @@ def caller(
 Caller = Annotated[Principal, Depends(caller)]
 
 
-def allow(*roles: Role) -> Callable[[Principal], Principal]:
+def allow(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that admits only the given roles (403 for the others)."""
     names = ", ".join(roles)
 
-    def check(principal: Caller) -> Principal:
+    async def check(principal: Caller) -> Principal:  # no I/O: no thread-pool hop (see api_state)
         if principal.role not in roles:
             raise Forbidden(f"a {principal.role} key may not do this; it needs a key of: {names}")
         return principal

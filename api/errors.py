@@ -34,6 +34,21 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = None  # per-field problems of an invalid request
 
 
+def problem_response(description: str) -> dict[str, Any]:
+    return {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": description}
+
+
+# The errors every /v1 operation may answer, for the OpenAPI document (clients and schema checkers).
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: problem_response("A parameter cannot be used (the detail names it)"),
+    401: problem_response("No API key, or an unknown or revoked one"),
+    403: problem_response("The key's role may not do this"),
+    404: problem_response("No such object, or not one this key may see"),
+    413: problem_response("The request body is over 1 MB"),
+    422: problem_response("The request does not match the schema (per-field errors)"),
+}
+
+
 class NotFound(TransitError):
     """No such object, or not one the caller may see (the API does not tell the two apart)."""
 

@@ -41,8 +41,9 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
     app = FastAPI(title="Transit compliance API", version="1", description=DESCRIPTION)
     app.state.api = ApiState(settings, sessions, KeyCache())
     errors.install(app)
-    for module in (system, service, enforcement, ledger, refusals):
-        app.include_router(module.router)
+    app.include_router(system.router)
+    for module in (service, enforcement, ledger, refusals):
+        app.include_router(module.router, responses=errors.PROBLEMS)
     app.add_middleware(_Guard)
     return app
 

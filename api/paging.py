@@ -18,6 +18,7 @@ from transit.errors import BadParameter
 from transit.render import to_json_value
 
 MAX_LIMIT = 1000
+CSV_ROWS = 100_000  # a CSV export holds this many rows from the cursor on; X-Next-Cursor names the rest
 BAD_CURSOR = "cursor: not a cursor this API gave out; use the next_cursor of a page"
 T = TypeVar("T")
 
@@ -40,6 +41,11 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     next_cursor: str | None = None
+
+
+def page_size(limit: int, fmt: ListFormat) -> int:
+    """Rows per answer: the page's limit, or CSV_ROWS for a CSV export."""
+    return CSV_ROWS if fmt is ListFormat.CSV else limit
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -67,14 +73,19 @@ def cursor_int(value: Any) -> int:
     return value
 
 
-def csv_response(records: Sequence[Mapping[str, Any]], columns: Sequence[str], name: str) -> Response:
-    """The records as a CSV download (nested values as JSON)."""
+def csv_response(
+    records: Sequence[Mapping[str, Any]], columns: Sequence[str], name: str, next_cursor: str | None = None
+) -> Response:
+    """The records as a CSV download (nested values as JSON); `next_cursor`, where more rows follow, goes
+    in the X-Next-Cursor header."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for record in records:
         writer.writerow([_cell(record.get(c)) for c in columns])
     headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
+    if next_cursor is not None:
+        headers["X-Next-Cursor"] = next_cursor
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import Engine, make_url
 
 from transit import migrate
@@ -150,7 +150,8 @@ def day_rows(
     """Each trip instance of the day with its verdict record (PAYLOAD_FIELDS, JSON values) and its instants
     (start_at, end_at, first_ping_at, last_ping_at)."""
     n = len(plan)
-    draw, coverage, jitter = rng.random(n), rng.random(n), rng.integers(0, 120, size=(n, 2))
+    draw, coverage = rng.random(n).tolist(), rng.random(n).tolist()  # Python floats: JSON numbers
+    jitter = rng.integers(0, 120, size=(n, 2)).tolist()
     midnight = dt.datetime.combine(day, dt.time(0), dt.UTC) - UTC_OFFSET
     service_date = day.isoformat()
     for i, trip in enumerate(plan):
@@ -171,8 +172,8 @@ def day_rows(
         else:
             verdict, reason, cover = "performed", "covered", round(0.85 + 0.15 * coverage[i], 4)
         seen = cover > 0.0
-        first = start_at + dt.timedelta(seconds=int(jitter[i, 0])) if seen else None
-        last = end_at - dt.timedelta(seconds=int(jitter[i, 1])) if seen else None
+        first = start_at + dt.timedelta(seconds=jitter[i][0]) if seen else None
+        last = end_at - dt.timedelta(seconds=jitter[i][1]) if seen else None
         record = {
             "service_date": service_date,
             "trip_id": trip.trip_id,
@@ -240,9 +241,7 @@ def is_ready(name: str, days: int, seed: int) -> bool:
     try:
         with admin.connect() as connection:
             found = connection.execute(
-                text(
-                    "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :name"
-                ),
+                text("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :name"),
                 {"name": name},
             ).scalar()
     finally:
@@ -261,14 +260,51 @@ def generate(name: str = DATABASE, days: int = 365, seed: int = 1) -> Generated:
     migrate.upgrade(url)
     engine = make_engine(url)
     first_day = LAST_DAY - dt.timedelta(days=days - 1)
-    t0 = dt.datetime.combine(first_day, dt.time(0), dt.UTC) - dt.timedelta(days=1)
+    feed_version_id, chain = _declare(engine, first_day, marker(days, seed))
+    plans = {kind: timetable(kind) for kind in TRIPS_A_DAY}
+    rng = np.random.default_rng(seed)
+    verdicts = violations = 0
+    raw = engine.raw_connection()
+    try:
+        pg: Any = raw.driver_connection  # psycopg's own connection, for COPY
+        with pg.cursor() as cursor:
+            for offset in range(days):
+                day = first_day + dt.timedelta(days=offset)
+                rows, events, missed = _day(day, plans[day_type(day)], rng, feed_version_id, chain)
+                _copy(cursor, "verdict", VERDICT_COLUMNS, rows)
+                _copy(cursor, "ledger_event", LEDGER_COLUMNS, events)
+                verdicts, violations = verdicts + len(rows), violations + missed
+                if offset % 30 == 29:
+                    pg.commit()
+                    rate = verdicts / (time.perf_counter() - started)
+                    print(
+                        f"  {day}: {verdicts:,} verdicts, {violations:,} violations, {rate:,.0f} verdicts/s"
+                    )
+        pg.commit()
+    finally:
+        raw.close()
+        engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f"COMMENT ON DATABASE \"{name}\" IS '{marker(days, seed)}'"))
+    admin.dispose()
+    vacuum = create_engine(url, isolation_level="AUTOCOMMIT")
+    with vacuum.connect() as connection:
+        connection.execute(text("VACUUM ANALYZE"))
+    vacuum.dispose()
+    return Generated(days, verdicts, violations, chain.seq, time.perf_counter() - started)
+
+
+def _declare(engine: Engine, first_day: dt.date, content: str) -> tuple[int, Chain]:
+    """The department, carriers and contracts (as `transit contracts load` declares them) and a stored feed
+    version for the verdicts to name; the stored version's id and the chain after the newest event."""
+    at = dt.datetime.combine(first_day, dt.time(0), dt.UTC) - dt.timedelta(days=1)
     with make_session_factory(engine).begin() as session:
-        load_book(session, book(), ACTOR, t0)
+        load_book(session, book(), ACTOR, at)
         feed = FeedVersionRow(
-            content_sha256=hashlib.sha256(marker(days, seed).encode()).hexdigest(),
+            content_sha256=hashlib.sha256(content.encode()).hexdigest(),
             source_name="bench/api_data.py (synthetic, 40 routes)",
-            loaded_at=t0,
-            last_loaded_at=t0,
+            loaded_at=at,
+            last_loaded_at=at,
             valid_from=first_day,
             valid_to=LAST_DAY,
             feed_version="bench-api",
@@ -277,90 +313,64 @@ def generate(name: str = DATABASE, days: int = 365, seed: int = 1) -> Generated:
         )
         session.add(feed)
         session.flush()
-        for carrier in book().carriers:
-            session.add(
-                FeedAgencyRow(
-                    feed_version_id=feed.id,
-                    carrier_id=carrier.carrier_id,
-                    agency_id=carrier.agency_ids[0],
-                    agency_name=carrier.name,
-                    agency_timezone="Asia/Almaty",
-                )
+        session.add_all(
+            FeedAgencyRow(
+                feed_version_id=feed.id,
+                carrier_id=c.carrier_id,
+                agency_id=c.agency_ids[0],
+                agency_name=c.name,
+                agency_timezone="Asia/Almaty",
             )
-        feed_version_id = feed.id
-        newest = session.query(LedgerEventRow).order_by(LedgerEventRow.seq.desc()).first()
-        assert newest is not None
-        chain = Chain(newest.seq, newest.hash)
+            for c in book().carriers
+        )
+        newest = session.execute(
+            select(LedgerEventRow.seq, LedgerEventRow.hash).order_by(LedgerEventRow.seq.desc()).limit(1)
+        ).one()
+        return feed.id, Chain(newest.seq, newest.hash)
+
+
+def _day(
+    day: dt.date, plan: list[Planned], rng: np.random.Generator, feed_version_id: int, chain: Chain
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
+    """The verdict rows and ledger events of a day (its verdicts decided the next morning, then enforced),
+    and how many violations."""
+    decided = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(1), dt.UTC)
     contracts = {c.carrier_id: c.contract_id for c in book().contracts}
-    plans = {kind: timetable(kind) for kind in TRIPS_A_DAY}
-    rng = np.random.default_rng(seed)
-    verdicts = violations = 0
-    raw = engine.raw_connection()
-    try:
-        connection: Any = raw.driver_connection
-        with connection.cursor() as cursor:
-            for offset in range(days):
-                day = first_day + dt.timedelta(days=offset)
-                decided = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(1), dt.UTC)
-                enforced = decided + dt.timedelta(hours=1)
-                verdict_rows, event_rows, missed = [], [], []
-                for trip, record, instants in day_rows(day, plans[day_type(day)], rng):
-                    payload = canonical_json(record).decode("utf-8")
-                    digest = hashlib.sha256(payload.encode()).hexdigest()
-                    verdict_rows.append(_verdict_row(record, instants, feed_version_id, decided, payload, digest))
-                    event_payload = _verdict_event_payload(payload, digest, feed_version_id)
-                    if offset == 0 and len(event_rows) < 20:  # the splice is the canonical form
-                        assert tuple(record) == PAYLOAD_FIELDS
-                        assert event_payload == canonical_json(
-                            {"verdict": record, "verdict_sha256": digest, "revision": 1,
-                             "feed_version_id": feed_version_id, "source": "batch"}
-                        ).decode("utf-8")  # fmt: skip
-                    subject = f"trip:{record['service_date']}/{record['trip_id']}/{record['start_time']}"
-                    event_rows.append(chain.seal(decided, ACTOR, EVENT_FINAL, subject, event_payload))
-                    if record["verdict"] == "missed" or record["reason"] == "carrier_fleet_dark":
-                        missed.append((trip, record | {"payload_sha256": digest}))
-                for trip, record in sorted(
-                    missed, key=lambda m: (contracts[m[0].carrier_id], m[1]["trip_id"], m[1]["start_time"])
-                ):
-                    contract_id = contracts[trip.carrier_id]
-                    payload_dict = {
-                        "violation_id": violation_id(contract_id, day, record["trip_id"], record["start_time"]),
-                        "contract_id": contract_id,
-                        "carrier_id": trip.carrier_id,
-                        "service_date": day.isoformat(),
-                        "kind": "missed" if record["verdict"] == "missed" else "fleet_dark",
-                        "trip": {f: record.get(f) for f in TRIP_FIELDS},
-                        "run_by": ACTOR,
-                    }
-                    event_rows.append(
-                        chain.seal(
-                            enforced,
-                            SYSTEM,
-                            VIOLATION_RECORDED,
-                            f"contract:{contract_id}",
-                            canonical_json(payload_dict).decode("utf-8"),
-                        )
-                    )
-                _copy(cursor, "verdict", VERDICT_COLUMNS, verdict_rows)
-                _copy(cursor, "ledger_event", LEDGER_COLUMNS, event_rows)
-                verdicts += len(verdict_rows)
-                violations += len(missed)
-                if offset % 30 == 29:
-                    connection.commit()
-                    rate = verdicts / (time.perf_counter() - started)
-                    print(f"  {day}: {verdicts:,} verdicts, {violations:,} violations ({rate:,.0f} verdicts/s)")
-        connection.commit()
-    finally:
-        raw.close()
-        engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(text(f'COMMENT ON DATABASE "{name}" IS \'{marker(days, seed)}\''))
-    vacuum = create_engine(url, isolation_level="AUTOCOMMIT")
-    with vacuum.connect() as connection:
-        connection.execute(text("VACUUM ANALYZE"))
-    vacuum.dispose()
-    admin.dispose()
-    return Generated(days, verdicts, violations, chain.seq, time.perf_counter() - started)
+    rows: list[tuple[Any, ...]] = []
+    events: list[tuple[Any, ...]] = []
+    violating: list[tuple[str, str, dict[str, Any]]] = []
+    for trip, record, instants in day_rows(day, plan, rng):
+        payload = canonical_json(record).decode("utf-8")
+        digest = hashlib.sha256(payload.encode()).hexdigest()
+        rows.append(_verdict_row(record, instants, feed_version_id, decided, payload, digest))
+        event_payload = _verdict_event_payload(payload, digest, feed_version_id)
+        if len(events) < 10:  # the splice is the canonical form of what store_verdicts appends
+            assert tuple(record) == PAYLOAD_FIELDS
+            assert event_payload == canonical_json(
+                {"verdict": record, "verdict_sha256": digest, "revision": 1,
+                 "feed_version_id": feed_version_id, "source": "batch"}
+            ).decode("utf-8")  # fmt: skip
+        subject = f"trip:{record['service_date']}/{record['trip_id']}/{record['start_time']}"
+        events.append(chain.seal(decided, ACTOR, EVENT_FINAL, subject, event_payload))
+        if record["verdict"] == "missed" or record["reason"] == "carrier_fleet_dark":
+            contract_id = contracts[trip.carrier_id]
+            violating.append((contract_id, trip.carrier_id, record | {"payload_sha256": digest}))
+    for contract_id, carrier_id, record in sorted(
+        violating, key=lambda v: (v[0], v[2]["trip_id"], v[2]["start_time"])
+    ):  # enforcement records them by contract, in violation id order
+        payload_dict = {
+            "violation_id": violation_id(contract_id, day, record["trip_id"], record["start_time"]),
+            "contract_id": contract_id,
+            "carrier_id": carrier_id,
+            "service_date": day.isoformat(),
+            "kind": "missed" if record["verdict"] == "missed" else "fleet_dark",
+            "trip": {f: record.get(f) for f in TRIP_FIELDS},
+            "run_by": ACTOR,
+        }
+        text_payload = canonical_json(payload_dict).decode("utf-8")
+        at = decided + dt.timedelta(hours=1)
+        events.append(chain.seal(at, SYSTEM, VIOLATION_RECORDED, f"contract:{contract_id}", text_payload))
+    return rows, events, len(violating)
 
 
 def _verdict_row(
@@ -372,19 +382,26 @@ def _verdict_row(
     digest: str,
 ) -> tuple[Any, ...]:
     start_at, end_at, first, last = instants
-    return (
-        dt.date.fromisoformat(record["service_date"]), record["trip_id"], record["start_time"], feed_version_id,
-        1, EVENT_FINAL, record["verdict"], record["reason"], record["route_id"], record["agency_id"],
-        record["carrier_id"], start_at, end_at, record["coverage"], record["lost_distance_m"],
-        record["vehicle_ids"], first, last, record["stops_reached"], record["stops_total"], decided, ACTOR,
-        "batch", payload, digest,
-    )  # fmt: skip
+    own = {
+        "service_date": dt.date.fromisoformat(record["service_date"]), "feed_version_id": feed_version_id,
+        "revision": 1, "event": EVENT_FINAL, "start_at": start_at, "end_at": end_at, "first_ping_at": first,
+        "last_ping_at": last, "decided_at": decided, "actor": ACTOR, "source": "batch", "payload": payload,
+        "payload_sha256": digest,
+    }  # fmt: skip
+    return tuple(own[c] if c in own else record[c] for c in VERDICT_COLUMNS)
 
 
 def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def describe(name: str, made: Generated) -> str:
+    return (
+        f"{name}: {made.days} days, {made.verdicts:,} verdicts, {made.violations:,} violations, "
+        f"{made.events:,} ledger events, made in {made.seconds:.0f} s ({database_size(name) / 1e9:.2f} GB)"
+    )
 
 
 def database_size(name: str) -> int:
@@ -402,10 +419,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     made = generate(args.database, args.days, args.seed)
-    print(
-        f"{made.days} days: {made.verdicts:,} verdicts, {made.violations:,} violations, {made.events:,} ledger "
-        f"events in {made.seconds:.0f} s; database {database_size(args.database) / 1e9:.2f} GB"
-    )
+    print(describe(args.database, made))
 
 
 if __name__ == "__main__":

@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from api.deps import READ_ENFORCEMENT, SessionDep, StateDep, allow, own_carrier, visible
-from api.errors import NotFound
+from api.errors import NotFound, problem_response
 from api.errors import Refused as RefusedError
 from api.paging import (
     CSV_RESPONSE,
@@ -25,6 +25,7 @@ from api.paging import (
     cursor_int,
     decode_cursor,
     encode_cursor,
+    page_size,
 )  # fmt: skip
 from api.schemas import (
     CarrierOut,
@@ -77,7 +78,7 @@ def _listed(
     rows: Sequence[dict[str, Any]], model: type[Any], name: str, fmt: ListFormat, cursor: str | None
 ) -> Any:
     if fmt is ListFormat.CSV:
-        return csv_response(rows, tuple(model.model_fields), name)
+        return csv_response(rows, tuple(model.model_fields), name, cursor)
     return Page(items=[model(**r) for r in rows], next_cursor=cursor)
 
 
@@ -181,14 +182,18 @@ def violations(
     if cursor:
         day, seq = decode_cursor(cursor, 2)
         after = (_date(day), cursor_int(seq))
+    size = page_size(limit, fmt)
     with state.contracts.read(session) as contracts:
         if carrier is not None:
-            found = state.contracts.violations_of(carrier, first, last, after, limit + 1)
+            found = state.contracts.violations_of(carrier, first, last, after, size + 1)
         else:
-            found = _all_violations(contracts, first, last, after, limit + 1)
+            found = _all_violations(contracts, first, last, after, size + 1)
         rows = [_violation(contracts, v) for v in found]
-    page, more = rows[:limit], len(rows) > limit
+    page, more = rows[:size], len(rows) > size
     next_cursor = encode_cursor([page[-1]["service_date"], page[-1]["seq"]]) if more else None
+    if fmt is ListFormat.JSON:  # encoded here, in the worker thread: not in the event loop, and no extra hop
+        body = Page[ViolationOut](items=[ViolationOut(**r) for r in page], next_cursor=next_cursor)
+        return Response(body.model_dump_json(), media_type="application/json")
     return _listed(page, ViolationOut, "violations", fmt, next_cursor)
 
 
@@ -244,7 +249,7 @@ def warnings(
         mine = [
             w for w in contracts.warnings.values() if carrier in (None, _carrier_of(contracts, w.contract_id))
         ]
-        page, next_cursor = _page(mine, lambda w: w.seq, cursor, limit)
+        page, next_cursor = _page(mine, lambda w: w.seq, cursor, page_size(limit, fmt))
         rows = [
             {
                 "warning_id": w.warning_id,
@@ -309,7 +314,7 @@ def disputes(
         mine = [
             d for d in contracts.disputes.values() if carrier in (None, _carrier_of(contracts, d.contract_id))
         ]
-        page, next_cursor = _page(mine, lambda d: d.seq, cursor, limit)
+        page, next_cursor = _page(mine, lambda d: d.seq, cursor, page_size(limit, fmt))
         rows = [_dispute(contracts, d.dispute_id) for d in page]
     return _listed(rows, DisputeOut, "disputes", fmt, next_cursor)
 
@@ -341,6 +346,7 @@ def _dispute(state: ContractState, dispute_id: str) -> dict[str, Any]:
     response_model=DisputeOut,
     status_code=201,
     summary="A carrier disputes one of its violations",
+    responses={409: problem_response("Not disputable (void, disputed already, or past its window)")},
 )
 def file_dispute(
     principal: CarrierKey, session: SessionDep, state: StateDep, body: DisputeCreate
@@ -359,10 +365,14 @@ def file_dispute(
     "/disputes/{dispute_id:path}/ruling",
     response_model=DisputeOut,
     summary="The department rules on a dispute",
+    responses={409: problem_response("Ruled already: refused, and the attempt recorded in the ledger")},
 )
 def rule(
     principal: Department, session: SessionDep, state: StateDep, dispute_id: str, body: RulingCreate
 ) -> DisputeOut:
+    with state.contracts.read(session) as contracts:
+        if dispute_id not in contracts.disputes:
+            raise NotFound(f"no dispute {dispute_id!r}")
     now = dt.datetime.now(dt.UTC)
     outcome = rule_dispute(session, dispute_id, body.ruling, body.reason, principal.actor, now)
     session.commit()
@@ -388,7 +398,7 @@ def notices(
     carrier = own_carrier(principal, carrier_id)
     with state.contracts.read(session) as contracts:
         mine = [n for n in contracts.notices.values() if carrier in (None, n.carrier_id)]
-        page, next_cursor = _page(mine, lambda n: n.seq, cursor, limit)
+        page, next_cursor = _page(mine, lambda n: n.seq, cursor, page_size(limit, fmt))
         rows = [
             {
                 "notice_id": n.notice_id,
@@ -455,7 +465,7 @@ def exemptions(
     "/exemptions",
     response_model=ExemptionGranted,
     status_code=201,
-    responses={409: {"description": "Too late: refused, and the attempt recorded in the ledger"}},
+    responses={409: problem_response("Too late: refused, and the attempt recorded in the ledger")},
     summary="Exempt trips in advance (or for yesterday at the latest)",
 )
 def grant(

@@ -20,6 +20,7 @@ from api.paging import (
     cursor_int,
     decode_cursor,
     encode_cursor,
+    page_size,
 )  # fmt: skip
 from api.schemas import CheckpointOut, InclusionProofOut, LedgerEventOut, ProblemAt, VerificationOut
 from transit.access.model import Principal
@@ -47,20 +48,18 @@ def events(
     fmt: FormatQuery = ListFormat.JSON,
 ) -> Any:
     after = cursor_int(decode_cursor(cursor, 1)[0]) if cursor else 0
-    found = []
+    found, size = [], page_size(limit, fmt)
     for event in iter_events(
         session, kinds=[kind] if kind else (), subject_prefix=subject_prefix, after_seq=after
     ):
         found.append(_event(event))
-        if len(found) > limit:
+        if len(found) > size:
             break
-    page, more = found[:limit], len(found) > limit
+    page = found[:size]
+    next_cursor = encode_cursor([page[-1]["seq"]]) if len(found) > size else None
     if fmt is ListFormat.CSV:
-        return csv_response(page, tuple(LedgerEventOut.model_fields), "ledger")
-    return Page(
-        items=[LedgerEventOut(**e) for e in page],
-        next_cursor=encode_cursor([page[-1]["seq"]]) if more else None,
-    )
+        return csv_response(page, tuple(LedgerEventOut.model_fields), "ledger", next_cursor)
+    return Page(items=[LedgerEventOut(**e) for e in page], next_cursor=next_cursor)
 
 
 def _event(event: Any) -> dict[str, Any]:

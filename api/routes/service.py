@@ -20,6 +20,7 @@ from api.paging import (
     cursor_int,
     decode_cursor,
     encode_cursor,
+    page_size,
 )  # fmt: skip
 from api.schemas import FeedOut, PlannedTripOut, TripHistoryOut, TripVerdictOut, VehicleOut
 from transit.access.model import Principal, Role
@@ -87,12 +88,12 @@ def plan(
         day = day[day["route_id"] == route_id]
     if carrier is not None:
         day = day[day["carrier_id"] == carrier]
-    start = cursor_int(decode_cursor(cursor, 1)[0]) if cursor else 0
-    rows = frame_to_records(day[list(DAY_PLAN_COLUMNS)].iloc[start : start + limit])
+    start, size = cursor_int(decode_cursor(cursor, 1)[0]) if cursor else 0, page_size(limit, fmt)
+    rows = frame_to_records(day[list(DAY_PLAN_COLUMNS)].iloc[start : start + size])
+    next_cursor = encode_cursor([start + size]) if start + size < len(day) else None
     if fmt is ListFormat.CSV:
-        return csv_response(rows, DAY_PLAN_COLUMNS, f"plan-{date.isoformat()}")
-    more = start + limit < len(day)
-    return Page(items=rows, next_cursor=encode_cursor([start + limit]) if more else None)
+        return csv_response(rows, DAY_PLAN_COLUMNS, f"plan-{date.isoformat()}", next_cursor)
+    return Page(items=rows, next_cursor=next_cursor)
 
 
 @router.get(
@@ -163,14 +164,13 @@ def trips(
     if cursor:
         day, trip, start, row_id = decode_cursor(cursor, 4)
         after = (_cursor_date(day), str(trip), str(start), cursor_int(row_id))
-    records = list_verdicts(session, where, after, limit)
+    size = page_size(limit, fmt)
+    found = list_verdicts(session, where, after, size + 1)
+    page = found[:size]
+    next_cursor = encode_cursor(page[-1]["_key"]) if len(found) > size else None
     if fmt is ListFormat.CSV:
-        return csv_response(records, tuple(TripVerdictOut.model_fields), "trips")
-    more = len(records) == limit
-    return Page(
-        items=[TripVerdictOut(**r) for r in records],
-        next_cursor=encode_cursor(records[-1]["_key"]) if more else None,
-    )
+        return csv_response(page, tuple(TripVerdictOut.model_fields), "trips", next_cursor)
+    return Page(items=[TripVerdictOut(**r) for r in page], next_cursor=next_cursor)
 
 
 @router.get(
@@ -182,9 +182,10 @@ def trip(
     principal: Reader, session: SessionDep, service_date: dt.date, start_time: str, trip_id: str
 ) -> TripHistoryOut:
     history = verdict_history(session, service_date, trip_id, start_time)
+    what = f"verdict is stored for trip {trip_id} at {start_time} on {service_date}"
     if not history:
-        raise NotFound(f"no verdict is stored for trip {trip_id} at {start_time} on {service_date}")
-    visible(principal, history[-1].get("carrier_id"), f"verdict for trip {trip_id} at {start_time}")
+        raise NotFound(f"no {what}")
+    visible(principal, history[-1].get("carrier_id"), what)  # the same answer: another's trip does not show
     revisions = [TripVerdictOut(**r) for r in history]
     return TripHistoryOut(current=revisions[-1], revisions=revisions)
 

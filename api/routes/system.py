@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import Caller, StateDep
+from api.errors import PROBLEMS
 from api.schemas import Health, MeOut
 
 router = APIRouter(tags=["system"])
@@ -56,7 +57,12 @@ def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/v1/me", response_model=MeOut, summary="The key's role, owner and carrier")
+@router.get(
+    "/v1/me",
+    response_model=MeOut,
+    responses={401: PROBLEMS[401]},
+    summary="The key's role, owner and carrier",
+)
 def me(principal: Caller) -> MeOut:
     return MeOut(
         key_id=principal.key_id,

@@ -14,6 +14,7 @@ from bisect import bisect_left, insort
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 
 from sqlalchemy.orm import Session
 
@@ -68,8 +69,8 @@ class StateSnapshot:
             start += 1
         start = max(start, bisect_left(keys, (first, -1)))
         page: list[Violation] = []
-        for key in keys[start:]:
-            if key[0] > last or len(page) == limit:
+        for key in islice(keys, start, start + limit):  # not keys[start:]: a copy of the rest of the list
+            if key[0] > last:
                 break
             page.append(self._index.rows[key])
         return page
