@@ -45,3 +45,5 @@ class ApiState:
     keys: KeyCache
     contracts: StateSnapshot = field(default_factory=StateSnapshot)
     feeds: FeedCache = field(default_factory=FeedCache)
+    # A violation's JSON as the API sends it, by violation_id with the seq it was voided at (if it was).
+    encoded: dict[str, tuple[int | None, bytes]] = field(default_factory=dict)

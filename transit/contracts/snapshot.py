@@ -9,7 +9,9 @@ a bisection, not a scan.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
+import time
 from bisect import bisect_left, insort
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,15 +49,33 @@ class StateSnapshot:
         self._state = ContractState()
         self._seq = 0  # the newest ledger event folded in (of any kind)
         self._index = _Index()
+        self._checked_at = -math.inf  # monotonic time of the last look at the ledger's head
 
     @contextmanager
     def read(self, session: Session) -> Iterator[ContractState]:
         """The state as of the ledger's newest event (caught up first if events were appended since);
         do not change it, and do not keep it past the block."""
-        newest = count_events(session)  # outside the lock: one indexed query
+        self.refresh(session)
+        with self._lock:
+            yield self._state
+
+    def refresh(self, session: Session) -> None:
+        """Catch up with the events appended since the last look (one indexed query when there are none)."""
+        looked_at = time.monotonic()
+        newest = count_events(session)  # outside the lock
         with self._lock:
             if newest > self._seq:
                 self._catch_up(session, newest)
+            self._checked_at = max(self._checked_at, looked_at)
+
+    def is_fresh(self, max_age_s: float) -> bool:
+        """Whether the last look at the ledger is at most `max_age_s` old."""
+        return time.monotonic() - self._checked_at <= max_age_s
+
+    @contextmanager
+    def held(self) -> Iterator[ContractState]:
+        """The state as of the last look, without looking again (callers check `is_fresh` first)."""
+        with self._lock:
             yield self._state
 
     def violations_of(
