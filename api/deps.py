@@ -123,7 +123,6 @@ def visible(principal: Principal, carrier_id: str | None, what: str) -> None:
         raise NotFound(f"no {what}")
 
 
-DEPARTMENT = Role.DEPARTMENT
 READ_ENFORCEMENT = (Role.DEPARTMENT, Role.CARRIER, Role.AUDITOR)
 READ_SERVICE = (Role.DEPARTMENT, Role.CARRIER, Role.AUDITOR, Role.PLANNER)
 READ_LEDGER = (Role.DEPARTMENT, Role.AUDITOR)
