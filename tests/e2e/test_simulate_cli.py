@@ -20,7 +20,7 @@ from transit.telemetry.simulate import TRUTH_COLUMNS
 TINY = Path(__file__).resolve().parents[1] / "fixtures" / "gtfs" / "tiny"
 # The main CLI registers the command the same way: app.command("simulate")(user_errors(simulate_command)).
 APP = (
-    "import typer; from transit.cli import user_errors; "
+    "import typer; from transit.console import user_errors; "
     "from transit.telemetry.sim_cli import simulate_command; "
     "app = typer.Typer(add_completion=False, pretty_exceptions_enable=False); "
     "app.command('simulate')(user_errors(simulate_command)); app.command('version')(lambda: None); app()"

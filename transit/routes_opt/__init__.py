@@ -1,0 +1,1 @@
+"""Route analysis for planners: duplicated routes and network redesign scenarios (issue 7)."""
