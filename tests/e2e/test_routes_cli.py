@@ -58,3 +58,21 @@ def test_bad_route_files_name_the_line_and_the_nodes(shared_data: Path, tmp_path
         "routes", "evaluate", "--network", str(ragged), "--demand", str(ragged), "--routes", str(routes)
     )
     assert result.returncode == 2 and "row 2 has 3 values" in result.stderr
+
+
+def test_overlap_names_cairns_variants_as_duplicates_of_their_routes(cairns_feed: Path) -> None:
+    result = run_cli("routes", "overlap", str(cairns_feed), "--date", "2014-05-27", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    pairs = {(p["route_a"], p["route_b"]): p for p in document["pairs"]}
+    # 131N runs entirely on 131's stops in the same direction (B inside A), not the other way round.
+    night = pairs[("131-423", "131N-423")]
+    assert night["kind"] == "duplicate" and night["share_b"] == 1.0 and night["share_a"] < 1.0
+    assert night["shared_stops"] >= 8
+    assert all(p["route_a"] < p["route_b"] for p in document["pairs"])  # each pair once
+    clusters = document["clusters"]
+    assert len(clusters) >= 2 and any({"131-423", "131N-423"} <= set(group) for group in clusters)
+    table = run_cli("routes", "overlap", str(cairns_feed), "--date", "2014-05-27")
+    assert "cluster(s) of duplicate or near-duplicate routes" in table.stdout
+    bad = run_cli("routes", "overlap", str(cairns_feed), "--date", "2030-01-01")
+    assert bad.returncode == 2 and "--date: the feed schedules no trip on 2030-01-01" in bad.stderr

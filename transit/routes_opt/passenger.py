@@ -17,8 +17,8 @@ journeys by time, then by transfers (every boarding has its alighting). The firs
 >>> times = np.array([[0, 2, np.inf], [2, 0, 3], [np.inf, 3, 0]])
 >>> demand = np.array([[0, 10, 10], [10, 0, 0], [10, 0, 0]])
 >>> m = evaluate_routes(times, demand, [[0, 1], [1, 2]])
->>> (m.att, m.trt, m.d0, m.d1, m.d2, m.dun)
-(5.0, 5.0, 50.0, 50.0, 0.0, 0.0)
+>>> (m.att, m.trt, m.d0, m.d1, m.d2, m.dun)  # 0-1: 2 min direct; 0-2: 2 + 3 + a 5-minute change
+(6.0, 5.0, 50.0, 50.0, 0.0, 0.0)
 """
 
 from __future__ import annotations
