@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.bench_detect --routes 300 --vehicles 1000 --runs 1
 	$(BIN)/python -m bench.bench_ledger --events 100000 --runs 3
 	$(BIN)/python -m bench.bench_routes_evaluate --runs 5
+	$(BIN)/python -m bench.bench_routes_overlap --runs 3
 	$(BIN)/python -m bench.bench_api --reuse --workers 1 2 --clients 50 --duration 15 --runs 3
 
 db-upgrade: $(STAMP)
