@@ -50,19 +50,20 @@ class KeyCache:
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, Principal | None]] = {}
 
-    def cached(self, secret: str) -> tuple[bool, Principal | None]:
-        """(True, principal or None for an unknown key) while the key's entry is fresh; (False, None)."""
+    def cached(self, digest: str) -> tuple[bool, Principal | None]:
+        """(True, principal or None for an unknown key) while the entry of the key with this hash is fresh;
+        else (False, None)."""
         with self._lock:
-            found = self._entries.get(hash_secret(secret))
+            found = self._entries.get(digest)
         if found is not None and time.monotonic() - found[0] < self._seconds:
             return True, found[1]
         return False, None
 
-    def lookup(self, secret: str, load: Callable[[], Principal | None]) -> Principal | None:
-        fresh, principal = self.cached(secret)
+    def lookup(self, digest: str, load: Callable[[], Principal | None]) -> Principal | None:
+        fresh, principal = self.cached(digest)
         if fresh:
             return principal
-        digest, now = hash_secret(secret), time.monotonic()
+        now = time.monotonic()
         principal = load()
         with self._lock:
             if len(self._entries) > 10_000:  # a flood of made-up keys must not grow it without bound
@@ -84,9 +85,10 @@ async def caller(
         with state.sessions() as session:
             return find_principal(session, secret)
 
-    fresh, principal = state.keys.cached(secret)
+    digest = hash_secret(secret)
+    fresh, principal = state.keys.cached(digest)
     if not fresh:
-        principal = await run_in_threadpool(state.keys.lookup, secret, load)
+        principal = await run_in_threadpool(state.keys.lookup, digest, load)
     if principal is None:
         raise Unauthenticated("the API key is unknown or revoked")
     return principal

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -71,6 +72,14 @@ def cursor_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise BadParameter(BAD_CURSOR)
     return value
+
+
+def cursor_date(value: Any) -> dt.date:
+    """A service date of a decoded cursor; BadParameter naming `cursor` for anything else."""
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise BadParameter(BAD_CURSOR) from None
 
 
 def csv_response(

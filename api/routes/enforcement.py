@@ -24,6 +24,7 @@ from api.paging import (
     ListFormat,
     Page,
     csv_response,
+    cursor_date,
     cursor_int,
     decode_cursor,
     encode_cursor,
@@ -46,7 +47,7 @@ from api.schemas import (
 from api.state import ApiState
 from transit.access.model import Principal, Role
 from transit.contracts.disputes import open_dispute, rule_dispute
-from transit.contracts.granting import ExemptionRequest, Refused, grant_exemption
+from transit.contracts.granting import ExemptionRequest, Refused, grant_exemption, gtfs_time
 from transit.contracts.record import contract_status
 from transit.contracts.service import trips_in_area
 from transit.contracts.state import ContractState, Violation, contract_to_dict
@@ -184,7 +185,7 @@ async def violations(
     after = None
     if cursor:
         day, seq = decode_cursor(cursor, 2)
-        after = (_date(day), cursor_int(seq))
+        after = (cursor_date(day), cursor_int(seq))
     size = page_size(limit, fmt)
     if carrier is None or fmt is ListFormat.CSV or not state.contracts.is_fresh(FRESH_S):
         # The slow ways (a fold to catch up, a scan of every carrier, an export) run in a worker thread.
@@ -504,8 +505,8 @@ def grant(
 ) -> ExemptionGranted:
     request = ExemptionRequest(
         body.date, body.until or body.date, body.reason,
-        [(t.trip_id, _hms(t.start_time)) for t in body.trips], list(body.routes),
-        _hms(body.from_time), _hms(body.to_time), body.area,
+        [(t.trip_id, gtfs_time(t.start_time)) for t in body.trips], list(body.routes),
+        gtfs_time(body.from_time), gtfs_time(body.to_time), body.area,
     )  # fmt: skip
 
     def area_lookup(on: dt.date, box: Sequence[float]) -> tuple[list[str], list[str]]:
@@ -526,12 +527,6 @@ def grant(
     return ExemptionGranted(exemption_id=outcome.exemption_id, seq=outcome.event.seq)
 
 
-def _hms(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return (value if value.count(":") == 2 else f"{value}:00").zfill(8)
-
-
 def _month(month: str | None) -> tuple[dt.date, dt.date]:
     if month is None:
         return dt.date.min, dt.date.max
@@ -540,10 +535,3 @@ def _month(month: str | None) -> tuple[dt.date, dt.date]:
         raise BadParameter(f"month: {month!r} is not YYYY-MM")
     first = dt.date(year, number, 1)
     return first, first.replace(day=calendar.monthrange(year, number)[1])
-
-
-def _date(value: Any) -> dt.date:
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise BadParameter("cursor: not a cursor this API gave out; use the next_cursor of a page") from None

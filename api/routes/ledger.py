@@ -28,7 +28,7 @@ from transit.errors import BadParameter
 from transit.ledger.chain import event_entry
 from transit.ledger.checkpoint import to_export
 from transit.ledger.keys import load_public_key
-from transit.ledger.merkle import TreeBuilder, inclusion_proof, leaf_hash
+from transit.ledger.merkle import inclusion_proof, leaf_hash, root_hash
 from transit.ledger.service import verify
 from transit.ledger.store import count_events, iter_events, list_checkpoints
 
@@ -115,13 +115,11 @@ def proof(
         raise NotFound(f"no event {seq} in a tree of {size} events")
     if size > MAX_PROOF_SIZE:
         raise BadParameter(f"tree_size: at most {MAX_PROOF_SIZE} events per proof here")
-    leaves, tree = [], TreeBuilder()
+    leaves = []
     for event in iter_events(session):
         if event.seq > size:
             break
-        leaf = leaf_hash(event_entry(event))
-        leaves.append(leaf)
-        tree.add(leaf)
+        leaves.append(leaf_hash(event_entry(event)))
     if len(leaves) < size:
         raise NotFound(f"the ledger holds {len(leaves)} events, fewer than tree_size {size}")
     path = inclusion_proof(leaves, seq - 1)
@@ -130,6 +128,6 @@ def proof(
         leaf_index=seq - 1,
         tree_size=size,
         leaf_hash=leaves[seq - 1].hex(),
-        root_hash=tree.root().hex(),
+        root_hash=root_hash(leaves).hex(),
         audit_path=[node.hex() for node in path],
     )

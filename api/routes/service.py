@@ -17,6 +17,7 @@ from api.paging import (
     ListFormat,
     Page,
     csv_response,
+    cursor_date,
     cursor_int,
     decode_cursor,
     encode_cursor,
@@ -163,7 +164,7 @@ def trips(
     after = None
     if cursor:
         day, trip, start, row_id = decode_cursor(cursor, 4)
-        after = (_cursor_date(day), str(trip), str(start), cursor_int(row_id))
+        after = (cursor_date(day), str(trip), str(start), cursor_int(row_id))
     size = page_size(limit, fmt)
     found = list_verdicts(session, where, after, size + 1)
     page = found[:size]
@@ -204,10 +205,3 @@ def _days(
     if (to_date - from_date).days >= MAX_DAYS:
         raise BadParameter(f"to: a list spans at most {MAX_DAYS} days")
     return from_date, to_date
-
-
-def _cursor_date(value: Any) -> dt.date:
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise BadParameter("cursor: not a cursor this API gave out; use the next_cursor of a page") from None

@@ -21,7 +21,7 @@ from transit.clock import SystemClock
 from transit.console import FormatOption, emit, parse_date_option, sessions_for, user_errors
 from transit.contracts.config import parse_contract_book
 from transit.contracts.disputes import Outcome, open_dispute, rule_dispute
-from transit.contracts.granting import ExemptionRequest, Refused, grant_exemption
+from transit.contracts.granting import ExemptionRequest, Refused, grant_exemption, gtfs_time
 from transit.contracts.outbox import deliver_with_standard_senders
 from transit.contracts.realtime import read_realtime_exemptions
 from transit.contracts.record import carrier_record, contract_status
@@ -393,13 +393,6 @@ def _area(text: str) -> list[float]:
     return box
 
 
-def _seconds(value: str | None) -> str | None:
-    """HH:MM:SS of an HH:MM or HH:MM:SS option (as GTFS writes start times), zero-padded."""
-    if value is None:
-        return None
-    return (value if value.count(":") == 2 else f"{value}:00").zfill(8)
-
-
 _TRIP = re.compile(r"^(?P<trip>[^@]+)(@(?P<start>\d{1,2}:\d{2}:\d{2}))?$")
 _TIME = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
 
@@ -442,7 +435,7 @@ def exemptions_add(
         if value is not None and not _TIME.match(value):
             raise BadParameter(f"{name}: {value!r} is not HH:MM")
     request = ExemptionRequest(
-        first, last, reason, trips, list(route or []), _seconds(from_time), _seconds(to_time),
+        first, last, reason, trips, list(route or []), gtfs_time(from_time), gtfs_time(to_time),
         _area(area) if area else None,
     )  # fmt: skip
     _, sessions = _sessions()

@@ -27,6 +27,13 @@ TOO_LATE = (
 AreaLookup = Callable[[dt.date, Sequence[float]], tuple[list[str], list[str]]]
 
 
+def gtfs_time(value: str | None) -> str | None:
+    """HH:MM:SS of an HH:MM or HH:MM:SS time (as GTFS writes start times), zero-padded; None stays None."""
+    if value is None:
+        return None
+    return (value if value.count(":") == 2 else f"{value}:00").zfill(8)
+
+
 @dataclass(frozen=True, slots=True)
 class ExemptionRequest:
     """What to exempt: trips (trip_id, start_time or None for all of the day), routes, trips starting in
