@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.deps import KeyCache
-from api.routes import enforcement, ledger, refusals, service, system
+from api.routes import enforcement, ledger, planning, refusals, service, system
 from api.state import ApiState
 from transit.db import make_engine, make_session_factory
 from transit.settings import Settings
@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
     app.state.api = ApiState(settings, sessions, KeyCache())
     errors.install(app)
     app.include_router(system.router)
-    for module in (service, enforcement, ledger, refusals):
+    for module in (service, enforcement, ledger, planning, refusals):
         app.include_router(module.router, responses=errors.PROBLEMS)
     app.add_middleware(_Guard)
     return app

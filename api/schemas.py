@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from transit.access.model import Role
 
@@ -284,3 +284,126 @@ class InclusionProofOut(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+_GTFS_TIME = r"^\d{1,3}:\d{2}:\d{2}$"
+
+
+class ScenarioOperation(BaseModel):
+    """One operation of a scenario; fields by kind as in docs/routes.md (the same as the TOML file's)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    kind: Literal["drop", "truncate", "extend", "merge", "headway"]
+    name: str | None = Field(None, max_length=200)
+    route: str = Field(min_length=1, max_length=200, description="route_id or a unique route_short_name")
+    into: str | None = Field(None, max_length=200)
+    from_stop: str | None = Field(None, max_length=200)
+    to_stop: str | None = Field(None, max_length=200)
+    after_stop: str | None = Field(None, max_length=200)
+    stops: list[str] | None = Field(None, max_length=500)
+    minutes: float | None = Field(None, ge=1, le=240)
+    from_time: str | None = Field(None, alias="from", pattern=_GTFS_TIME)
+    to_time: str | None = Field(None, alias="to", pattern=_GTFS_TIME)
+
+
+class ODRow(BaseModel):
+    origin_stop_id: str = Field(min_length=1, max_length=200)
+    destination_stop_id: str = Field(min_length=1, max_length=200)
+    trips: float = Field(ge=0, le=1e7)
+
+
+class ScenarioCreate(BaseModel):
+    """A redesign to try on the feed in force on `date`; without `demand`, a proxy (docs/routes.md)."""
+
+    date: dt.date
+    name: str = Field("scenario", min_length=1, max_length=200)
+    operations: list[ScenarioOperation] = Field(min_length=1, max_length=200)
+    transfer_penalty_min: float = Field(5.0, ge=0, le=120)
+    demand: list[ODRow] | None = Field(None, max_length=50_000)
+
+
+class ScenarioFigures(BaseModel):
+    trips: int
+    vehicle_hours: float
+    vehicle_km: float
+    peak_buses: int
+    stops_served: int
+    att: float | None = Field(
+        description="Demand-weighted mean travel time, minutes (waits, penalties included)"
+    )
+    d0: float
+    d1: float
+    d2: float
+    dun: float
+
+
+class ScenarioOut(BaseModel):
+    scenario: str
+    service_date: dt.date
+    feed_version_id: int
+    operations: list[dict[str, Any]]
+    routes_changed: list[str]
+    transfer_penalty_min: float
+    demand_source: str
+    before: ScenarioFigures
+    after: ScenarioFigures
+    change: dict[str, float | None]
+    att_served_both: dict[str, float | None] = Field(
+        description="Mean travel time (min) before and after of the demand that can travel both times"
+    )
+    stops_losing_service: list[str]
+    people_losing_service: int | None = None
+    demand_losing_service: float
+
+
+class RouteSetCreate(BaseModel):
+    """A route set on a benchmark instance (docs/routes.md): link times in minutes (null: no link), demand,
+    routes as 1-based node ids."""
+
+    network: list[list[float | None]] = Field(min_length=2, max_length=1000)
+    demand: list[list[float]] = Field(min_length=2, max_length=1000)
+    routes: list[list[int]] = Field(min_length=1, max_length=1000)
+    transfer_penalty: float = Field(5.0, ge=0, le=120)
+
+
+class RouteSetOut(BaseModel):
+    ATT: float | None
+    TRT: float
+    d0: float
+    d1: float
+    d2: float
+    dun: float
+
+
+class OverlapPairOut(BaseModel):
+    route_a: str
+    route_b: str
+    shared_stops: int
+    shared_segments: int
+    share_a: float
+    share_b: float
+    shape_share_a: float
+    shape_share_b: float
+    shared_km: float
+    trips_shared: int
+    kind: Literal["duplicate", "near_duplicate", "collinear", "overlap"]
+
+
+class OverlapCandidateOut(BaseModel):
+    action: Literal["merge", "drop", "cut_back"]
+    route_id: str
+    other_route_id: str
+    share: float
+    shared_km: float
+    trips: int
+    duplicated_vehicle_km: float
+    reason: str
+
+
+class OverlapOut(BaseModel):
+    feed_version_id: int
+    service_date: dt.date
+    pairs: list[OverlapPairOut]
+    clusters: list[list[str]]
+    candidates: list[OverlapCandidateOut]

@@ -27,6 +27,7 @@ from transit.contracts.outbox import deliver_due, post_webhook
 from transit.contracts.service import enforce, load_book
 from transit.db import make_engine, make_session_factory
 from transit.demo_api import show_api
+from transit.demo_planning import show_planning
 from transit.errors import TransitError
 from transit.gtfs.dayplan import summarise_day_plan
 from transit.gtfs.load import LoadedFeed
@@ -96,6 +97,7 @@ def run_demo(
     emit(render_summary(summarise_day_plan(plan)))
     emit(f"\nThe whole plan: TRANSIT_DATABASE_URL={url} transit gtfs trips --date {today}\n\n")
     _telemetry(loaded, today, seed, sessions, directory, emit)
+    show_planning(feed, loaded, today, directory, emit)
     show_api(sessions, url, directory, emit, serve)
 
 

@@ -50,7 +50,7 @@ def show_api(
     )
     try:
         _wait_until_up(base, server)
-        emit(f"\n11. The HTTP API: {base} (OpenAPI: {base}/docs)\n")
+        emit(f"\n12. The HTTP API: {base} (OpenAPI: {base}/docs)\n")
         emit(f"   department key: {department.secret}\n   carrier key (AP1): {carrier.secret}\n")
         _tour(base, department, carrier, emit)
         if serve:

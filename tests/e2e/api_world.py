@@ -100,6 +100,7 @@ class World:
     notice_id: str
     dispute_id: str  # AP1's, opened at the start on violations[0]
     trip: tuple[str, str, str]  # an AP1 trip instance with a violation: (service_date, start_time, trip_id)
+    feed: Path  # the stored feed's file
     _pool: list[str] = field(default_factory=list)
     _clients: dict[str, httpx.Client] = field(default_factory=dict)
 
@@ -202,7 +203,7 @@ def running_world(database_url: str, folder: Path) -> Iterator[World]:
         cli("enforce", "--date", today.isoformat(), "--actor", "inspector")
         base_url = f"http://127.0.0.1:{port}"
         _wait_for(lambda: httpx.get(f"{base_url}/healthz").status_code == 200, server, folder / "server.log")
-        world = _discover(base_url, today.isoformat(), env, keys)
+        world = _discover(base_url, today.isoformat(), env, keys, feed)
         cli("disputes", "open", world.violations[0], "--reason", "the bus ran", "--actor", "AP1 dispatcher")
         yield world
     finally:
@@ -236,7 +237,7 @@ def _wait_for(ready: Callable[[], bool], server: subprocess.Popen[bytes], log: P
     raise AssertionError(f"transit serve did not answer /healthz within 30 s:\n{log.read_text()[-3000:]}")
 
 
-def _discover(base_url: str, day: str, env: dict[str, str], keys: dict[str, Key]) -> World:
+def _discover(base_url: str, day: str, env: dict[str, str], keys: dict[str, Key], feed: Path) -> World:
     """AP1's ids as the department sees them."""
     headers = {"Authorization": f"Bearer {keys['department'].secret}"}
     with httpx.Client(base_url=base_url, headers=headers) as department:
@@ -262,6 +263,7 @@ def _discover(base_url: str, day: str, env: dict[str, str], keys: dict[str, Key]
         notice_id=notices[0]["notice_id"],
         dispute_id=f"{ids[0]}#1",
         trip=(violations[0]["service_date"], trip["start_time"], trip["trip_id"]),
+        feed=feed,
         _pool=ids[1:],
     )
 
@@ -316,6 +318,11 @@ def request_for(
     if template == "/v1/disputes":
         violation_id = world.fresh_violation() if allowed else world.violations[0]
         body: dict[str, Any] = {"violation_id": violation_id, "reason": "the tracker failed"}
+    elif template == "/v1/planning/scenarios":
+        body = {"date": world.day, "operations": [{"kind": "drop", "route": "1A"}]}
+    elif template == "/v1/planning/route-sets/evaluate":
+        network, demand = [[0, 2, None], [2, 0, 3], [None, 3, 0]], [[0, 1, 1], [1, 0, 1], [1, 1, 0]]
+        body = {"network": network, "demand": demand, "routes": [[1, 2, 3]]}
     elif template == "/v1/exemptions":
         in_two_days = dt.date.fromisoformat(world.day) + dt.timedelta(days=2)
         body = {"date": in_two_days.isoformat(), "routes": ["1"], "reason": "road works"}

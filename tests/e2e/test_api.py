@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
 from api.deps import KEY_CACHE_SECONDS
@@ -36,9 +37,11 @@ from tests.e2e.api_world import (
     trip_path,
     walk,
 )
+from tests.support import SHARED_DATA
 from transit.ledger.canonical import canonical_json
 from transit.ledger.chain import Event, event_entry
 from transit.ledger.merkle import leaf_hash, verify_inclusion
+from transit.routes_opt.benchmark_files import read_matrix
 
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("api")]  # one world: one worker (loadgroup)
 
@@ -46,6 +49,7 @@ DEPT, PLANNER, INTAKE, AUDITOR, CARRIER = "department", "planner", "intake", "au
 ROLES = (DEPT, PLANNER, INTAKE, AUDITOR, CARRIER)
 KEY_OF = {DEPT: "department", PLANNER: "planner", INTAKE: "intake", AUDITOR: "auditor", CARRIER: "ap1"}
 SERVICE, ENFORCEMENT, LEDGER = {DEPT, CARRIER, AUDITOR, PLANNER}, {DEPT, CARRIER, AUDITOR}, {DEPT, AUDITOR}
+PLANNING = {DEPT, PLANNER}
 ENDPOINTS: dict[tuple[str, str], set[str]] = {  # (method, OpenAPI path): the roles it serves
     ("GET", "/v1/me"): set(ROLES),
     ("GET", "/v1/feeds"): SERVICE,
@@ -73,9 +77,12 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {  # (method, OpenAPI path): the ro
     ("GET", "/v1/ledger/verify"): LEDGER,
     ("GET", "/v1/ledger/checkpoints"): LEDGER,
     ("GET", "/v1/ledger/events/{seq}/proof"): LEDGER,
+    ("GET", "/v1/planning/overlap"): PLANNING,
+    ("POST", "/v1/planning/scenarios"): PLANNING,
+    ("POST", "/v1/planning/route-sets/evaluate"): PLANNING,
 }
 CREATED = {("POST", "/v1/disputes"), ("POST", "/v1/exemptions")}
-DATED = {"/v1/plan", "/v1/trips"}  # lists that need ?date=
+DATED = {"/v1/plan", "/v1/trips", "/v1/planning/overlap"}  # lists that need ?date=
 # Carrier-scoped requests: path, query, and the parameter that names an object of AP1 in them.
 SCOPED: list[tuple[str, dict[str, str], str]] = [
     ("/v1/violations/{violation_id}", {}, "violation_id"),
@@ -367,6 +374,95 @@ def test_bad_input_is_a_problem_with_a_stable_code(
         options["content"] = b"[" + b" " * 1_000_000 + b"]"
     response = world.client("department").request(method, path, headers=headers, **options)
     assert_problem(response, status, code)
+
+
+def test_a_planners_scenario_over_http_is_the_cli_report_on_the_same_feed(
+    world: World, tmp_path: Path
+) -> None:
+    operations = [
+        {"kind": "drop", "route": "1A", "name": "1A riders take 1"},
+        {"kind": "headway", "route": "2", "minutes": 12, "from": "07:00:00", "to": "09:00:00"},
+    ]
+    response = world.client("planner").post(
+        "/v1/planning/scenarios", json={"date": world.day, "name": "trial", "operations": operations}
+    )
+    assert response.status_code == 200, response.text
+    served = response.json()
+    scenario = tmp_path / "trial.toml"
+    scenario.write_text('name = "trial"\n' + "".join(
+        "[[operation]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in op.items()) for op in operations
+    ), encoding="utf-8")  # fmt: skip
+    printed = json.loads(world.cli("routes", "scenario", str(world.feed), str(scenario), "--date", world.day,
+                                   "--format", "json"))  # fmt: skip
+    assert served.pop("feed_version_id") >= 1
+    assert served == printed
+    assert served["routes_changed"] == ["1A", "2"] and served["change"]["trips"] != 0
+    assert served["before"]["trips"] > served["after"]["trips"] - 100 > 0
+
+
+def test_a_planner_reads_the_overlap_of_the_feed_in_force_as_the_cli_prints_it(world: World) -> None:
+    response = world.client("planner").get("/v1/planning/overlap", params={"date": world.day})
+    assert response.status_code == 200, response.text
+    served = response.json()
+    printed = json.loads(
+        world.cli("routes", "overlap", str(world.feed), "--date", world.day, "--format", "json")
+    )
+    assert served.pop("feed_version_id") >= 1 and served.pop("service_date") == world.day
+    assert served == printed
+    assert ["1", "1A"] in served["clusters"]  # the synthetic city's near-duplicate branch
+    as_csv = world.client("planner").get("/v1/planning/overlap", params={"date": world.day, "format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert [(r["route_a"], r["route_b"], r["kind"]) for r in rows] == [
+        (p["route_a"], p["route_b"], p["kind"]) for p in served["pairs"]
+    ]
+    strict = {"date": world.day, "near_share": 0.9, "duplicate_share": 0.5}
+    problem = assert_problem(world.client("planner").get("/v1/planning/overlap", params=strict), 400,
+                             "bad_parameter")  # fmt: skip
+    assert "near_share (0.9) must not exceed duplicate_share (0.5)" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ({"operations": [{"kind": "drop", "route": "99"}]}, "operation 1 (drop 99), route: '99' is neither"),
+        ({"operations": [{"kind": "merge", "route": "1A"}]}, "operation 1 (merge 1A), into: missing"),
+        ({"operations": [{"kind": "truncate", "route": "1", "from_stop": "S001", "to_stop": "nowhere"}]},
+         "to_stop: 'nowhere' is not a stop of the feed"),
+        ({"operations": [{"kind": "drop", "route": "1"}], "demand": [
+            {"origin_stop_id": "nowhere", "destination_stop_id": "S001", "trips": 3}]},
+         "demand[0].origin_stop_id: 'nowhere' is not a stop"),
+    ],
+)  # fmt: skip
+def test_a_bad_scenario_is_a_400_naming_the_operation_and_the_field(
+    world: World, body: dict[str, Any], detail: str
+) -> None:
+    response = world.client("planner").post("/v1/planning/scenarios", json={"date": world.day} | body)
+    assert detail in assert_problem(response, 400, "bad_parameter")["detail"]
+
+
+def test_a_scenario_on_a_date_without_a_feed_in_force_is_a_404(world: World) -> None:
+    body = {"date": "2000-01-01", "operations": [{"kind": "drop", "route": "1"}]}
+    response = world.client("department").post("/v1/planning/scenarios", json=body)
+    assert "2000-01-01" in assert_problem(response, 404, "feed_not_found")["detail"]
+
+
+def test_a_route_set_evaluated_over_http_gives_the_published_mandl_numbers(world: World) -> None:
+    folder = SHARED_DATA / "utrp" / "mandl"
+    published = json.loads((folder / "published.json").read_text(encoding="utf-8"))["route_sets"][0]
+    times = read_matrix(folder / "MandlTravelTimes.txt", "--network", links=True)
+    demand = read_matrix(folder / "MandlDemand.txt", "--demand", links=False)
+    body = {
+        "network": [[None if np.isinf(v) else v for v in row] for row in times.tolist()],
+        "demand": demand.tolist(),
+        "routes": published["routes_1based"],
+    }
+    response = world.client("planner").post("/v1/planning/route-sets/evaluate", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json() == published["published"]
+    body["routes"] = [[1, 15]]  # no link between nodes 1 and 15
+    problem = assert_problem(world.client("planner").post("/v1/planning/route-sets/evaluate", json=body), 400,
+                             "bad_parameter")  # fmt: skip
+    assert "routes[0]: no link between nodes 1 and 15" in problem["detail"]
 
 
 def test_a_revoked_key_stops_working_at_once_or_within_the_key_cache_time(world: World) -> None:

@@ -48,8 +48,21 @@ def test_demo_synthesises_stores_and_prints_todays_plan_per_carrier(tmp_path: Pa
     assert ledger is not None, result.stdout
     assert int(ledger.group(1).replace(",", "")) > int(found.group(1))
     assert (tmp_path / "demo" / "ledger-head.json").is_file()
+    # Planning: the duplicate clusters drawn, the best drop tried with the city's OD demand and population.
+    planning = re.search(r"11\. Planning: (\d+) pairs .*?; (\d+) cluster\(s\)", result.stdout)
+    assert planning is not None and int(planning.group(2)) >= 1, result.stdout
+    assert (tmp_path / "demo" / "overlap.png").stat().st_size > 10_000
+    trips = re.search(r"^\s+trips\s+(\d+)\s+(\d+)\s+(-?\d+)$", result.stdout, re.M)
+    assert trips is not None and int(trips.group(2)) <= int(trips.group(1)), result.stdout
+    tried = re.search(r"Scenario '(drop|merge) (\S+)", result.stdout)
+    assert tried is not None and f"candidate: {tried.group(1)} {tried.group(2)} (" in result.stdout
+    assert int(trips.group(1)) == int(found.group(1))  # the scenario starts from the day's whole plan
+    assert (
+        "Stops losing all service:" in result.stdout
+        and "Try it yourself: transit routes scenario" in result.stdout
+    )
     # The HTTP API over the demo's database: a carrier sees its own record only; deleting is refused.
-    assert re.search(r"11\. The HTTP API: http://127\.0\.0\.1:\d+", result.stdout), result.stdout
+    assert re.search(r"12\. The HTTP API: http://127\.0\.0\.1:\d+", result.stdout), result.stdout
     assert re.search(r"department key: trk_\S{43}", result.stdout)
     assert re.search(
         r"As AP1: GET /v1/violations -> 200, [1-9]\d* violation\(s\), of carriers \['AP1'\]", result.stdout

@@ -8,6 +8,7 @@ Errors name the file, line and value.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -52,30 +53,37 @@ def read_matrix(path: Path, option: str, *, links: bool) -> FloatMatrix:
 
 def read_routes(path: Path, option: str, times: FloatMatrix) -> list[list[int]]:
     """0-based routes from 1-based lines; each consecutive pair must be a link of `times`."""
-    n = times.shape[0]
-    routes = []
+    given: list[list[int | str]] = []
+    numbers: list[int] = []
     for number, line in enumerate(_lines(path, option), start=1):
         text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        route = []
-        for cell in _ROUTE_SEPARATORS.split(text):
-            if not cell:
-                continue
-            if not cell.isdigit() or not 1 <= int(cell) <= n:
-                raise BadParameter(f"{option}: {path} line {number}: {cell!r} is not a node id 1..{n}")
-            route.append(int(cell) - 1)
-        if len(route) < 2:
-            raise BadParameter(f"{option}: {path} line {number}: a route needs at least 2 nodes")
-        for a, b in zip(route[:-1], route[1:], strict=True):
-            if not np.isfinite(times[a, b]):
-                raise BadParameter(
-                    f"{option}: {path} line {number}: no link between nodes {a + 1} and {b + 1}"
-                )
-        routes.append(route)
-    if not routes:
+        if text and not text.startswith("#"):
+            given.append([c for c in _ROUTE_SEPARATORS.split(text) if c])
+            numbers.append(number)
+    if not given:
         raise BadParameter(f"{option}: {path} holds no route")
-    return routes
+    return check_routes(given, times, lambda k: f"{option}: {path} line {numbers[k]}")
+
+
+def check_routes(
+    routes: Sequence[Sequence[int | str]], times: FloatMatrix, where: Callable[[int], str]
+) -> list[list[int]]:
+    """0-based routes from 1-based node ids; BadParameter at `where(k)` for route k with a node out of range,
+    fewer than 2 nodes, or two consecutive nodes without a link."""
+    n = times.shape[0]
+    checked = []
+    for k, route in enumerate(routes):
+        for node in route:
+            if not str(node).isdigit() or not 1 <= int(node) <= n:
+                raise BadParameter(f"{where(k)}: {str(node)!r} is not a node id 1..{n}")
+        nodes = [int(node) - 1 for node in route]
+        if len(nodes) < 2:
+            raise BadParameter(f"{where(k)}: a route needs at least 2 nodes")
+        for a, b in zip(nodes[:-1], nodes[1:], strict=True):
+            if not np.isfinite(times[a, b]):
+                raise BadParameter(f"{where(k)}: no link between nodes {a + 1} and {b + 1}")
+        checked.append(nodes)
+    return checked
 
 
 def _lines(path: Path, option: str) -> list[str]:

@@ -74,39 +74,89 @@ def route_time(times: FloatMatrix, route: Sequence[int]) -> float:
     return float(sum(times[a, b] for a, b in zip(route[:-1], route[1:], strict=True)))
 
 
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A line passengers can ride: its nodes in order, the ride time of each leg, the wait to board it, and
+    whether it also runs back along the same nodes (the literature's routes do; a GTFS pattern does not)."""
+
+    nodes: Sequence[int]
+    rides: Sequence[float]
+    wait: float = 0.0
+    both_ways: bool = True
+
+
 def compute_journeys(
     times: FloatMatrix, routes: Sequence[Sequence[int]], transfer_penalty: float
 ) -> Journeys:
     """The fastest journey between every pair of nodes over `routes` (module docstring)."""
-    n = times.shape[0]
-    scale = _whole_scale(times, routes, transfer_penalty)
+    lines = [
+        Line(route, [times[a, b] for a, b in zip(route[:-1], route[1:], strict=True)]) for route in routes
+    ]
+    return journeys_over(times.shape[0], lines, transfer_penalty)
+
+
+def journeys_over(
+    nodes: int, lines: Sequence[Line], transfer_penalty: float, origins: npt.ArrayLike | None = None
+) -> Journeys:
+    """The fastest journey from each of `origins` (default: every node) to every node over `lines`.
+
+    Boarding a line costs its wait plus the penalty; the penalty of the first boarding is taken off again.
+    Rows of nodes that are not origins are left unreachable.
+    """
+    scale = _whole_scale([*(r for line in lines for r in line.rides), *(line.wait for line in lines)],
+                         transfer_penalty)  # fmt: skip
+    boarding = round(transfer_penalty * scale) * _TICKS
     rows: list[int] = []
     cols: list[int] = []
     weights: list[float] = []
-    copy = n
-    for route in routes:
-        for position, node in enumerate(route):
-            rows += [node, copy]  # board (the penalty), alight (a tick)
+    copy = nodes
+    for line in lines:
+        board = boarding + round(line.wait * scale) * _TICKS
+        for position, node in enumerate(line.nodes):
+            rows += [node, copy]  # board (wait and penalty), alight (a tick)
             cols += [copy, node]
-            weights += [round(transfer_penalty * scale) * _TICKS, 1]
+            weights += [board, 1]
             if position:
-                ride = round(times[route[position - 1], node] * scale) * _TICKS
-                rows += [copy - 1, copy]
-                cols += [copy, copy - 1]
-                weights += [ride, ride]
+                ride = round(line.rides[position - 1] * scale) * _TICKS
+                rows.append(copy - 1)
+                cols.append(copy)
+                weights.append(ride)
+                if line.both_ways:
+                    rows.append(copy)
+                    cols.append(copy - 1)
+                    weights.append(ride)
             copy += 1
-    size = copy
-    graph = csr_matrix((np.asarray(weights, dtype=np.float64), (rows, cols)), shape=(size, size))
-    cost = dijkstra(graph, directed=True, indices=np.arange(n))[:, :n]
+    graph = csr_matrix((np.asarray(weights, dtype=np.float64), (rows, cols)), shape=(copy, copy))
+    sources = np.arange(nodes) if origins is None else np.unique(np.asarray(origins, dtype=np.int64))
+    cost = np.full((nodes, nodes), np.inf)
+    if sources.size:
+        cost[sources] = dijkstra(graph, directed=True, indices=sources)[:, :nodes]
     reachable = np.isfinite(cost)
-    boarding = round(transfer_penalty * scale) * _TICKS
     ticks = np.mod(np.where(reachable, cost, 0.0), _TICKS).astype(np.int64)  # boardings
-    time_ticks = np.where(reachable, cost - ticks - boarding, np.inf)  # the first boarding is free
+    time_ticks = np.where(reachable, cost - ticks - boarding, np.inf)  # the first penalty is not a transfer
     time = time_ticks / _TICKS / scale
     transfers = np.where(reachable, ticks - 1, -1)
     np.fill_diagonal(time, 0.0)
     np.fill_diagonal(transfers, 0)
     return Journeys(time, transfers)
+
+
+def journey_shares(journeys: Journeys, demand: FloatMatrix) -> tuple[float, float, float, float, float]:
+    """ATT over the demand that can travel, and the shares (%) of all demand with 0, 1, 2 transfers and with
+    3 or more or no journey (the module docstring's d0, d1, d2, dun)."""
+    wanted = demand.astype(np.float64).copy()
+    np.fill_diagonal(wanted, 0.0)
+    total = float(wanted.sum())
+    t = journeys.transfers
+    served = wanted * (t >= 0)
+    served_total = float(served.sum())
+    riding = float((served * np.where(t >= 0, journeys.time, 0.0)).sum())
+    att = riding / served_total if served_total else float("nan")
+
+    def share(mask: npt.NDArray[np.bool_]) -> float:
+        return 100.0 * float(wanted[mask].sum()) / total if total else 0.0
+
+    return att, share(t == 0), share(t == 1), share(t == 2), share((t >= 3) | (t < 0))
 
 
 def evaluate_routes(
@@ -117,35 +167,18 @@ def evaluate_routes(
 ) -> PassengerMetrics:
     """ATT, TRT, d0, d1, d2 and dun of `routes` (0-based node sequences) on a network of link `times`
     (minutes, inf where there is no link) with an origin-destination `demand` matrix."""
-    journeys = compute_journeys(times, routes, transfer_penalty)
-    wanted = demand.astype(np.float64).copy()
-    np.fill_diagonal(wanted, 0.0)
-    total = float(wanted.sum())
-    served = wanted * (journeys.transfers >= 0)
-    served_total = float(served.sum())
-    riding = float((served * np.where(journeys.transfers >= 0, journeys.time, 0.0)).sum())
-    att = riding / served_total if served_total else float("nan")
-
-    def share(mask: npt.NDArray[np.bool_]) -> float:
-        return 100.0 * float(wanted[mask].sum()) / total if total else 0.0
-
-    t = journeys.transfers
+    att, d0, d1, d2, dun = journey_shares(compute_journeys(times, routes, transfer_penalty), demand)
     return PassengerMetrics(
-        att=att,
-        trt=sum(route_time(times, r) for r in routes),
-        d0=share(t == 0),
-        d1=share(t == 1),
-        d2=share(t == 2),
-        dun=share((t >= 3) | (t < 0)),
+        att=att, trt=sum(route_time(times, r) for r in routes), d0=d0, d1=d1, d2=d2, dun=dun
     )
 
 
-def _whole_scale(times: FloatMatrix, routes: Sequence[Sequence[int]], transfer_penalty: float) -> int:
-    """The power of ten (up to 1000) that makes every link time a route uses, and the penalty, whole."""
-    used = [times[a, b] for route in routes for a, b in zip(route[:-1], route[1:], strict=True)]
-    values = np.asarray([*used, transfer_penalty], dtype=np.float64)
+def _whole_scale(values: Sequence[float], transfer_penalty: float) -> int:
+    """The power of ten (up to 1000) that makes every ride and wait time, and the penalty, whole."""
+    scaled = np.asarray([*values, transfer_penalty], dtype=np.float64)
     for scale in (1, 10, 100, 1000):
-        scaled = values * scale
-        if np.allclose(scaled, np.round(scaled), rtol=0.0, atol=1e-9):
+        if np.allclose(scaled * scale, np.round(scaled * scale), rtol=0.0, atol=1e-9):
             return scale
-    raise BadParameter("link times and the transfer penalty need at most 3 decimals for exact journeys")
+    raise BadParameter(
+        "ride times, waits and the transfer penalty need at most 3 decimals for exact journeys"
+    )
