@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from transit.access.store import KeyNotFound
 from transit.contracts.disputes import DisputeInvalid
 from transit.errors import BadParameter, FeedNotFound, TransitError
+from transit.tickets.service import ServiceNotFound, TicketNotFound
 
 PROBLEM_JSON = "application/problem+json"
 _log = logging.getLogger("transit.api")
@@ -79,6 +80,8 @@ _STATUS: dict[type[TransitError], tuple[int, str, str]] = {
     Refused: (405, "refused_and_recorded", "Method Not Allowed"),
     DisputeInvalid: (409, "dispute_invalid", "Conflict"),
     BadParameter: (400, "bad_parameter", "Bad Request"),
+    TicketNotFound: (404, "not_found", "Not Found"),
+    ServiceNotFound: (404, "not_found", "Not Found"),
 }
 _HTTP_CODES = {
     400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",

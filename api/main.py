@@ -12,7 +12,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.deps import KeyCache
-from api.routes import enforcement, ledger, planning, refusals, service, system
+from api.open311 import routes as open311
+from api.routes import enforcement, ledger, planning, refusals, service, system, tickets
 from api.state import ApiState
 from transit.db import make_engine, make_session_factory
 from transit.settings import Settings
@@ -40,10 +41,12 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
     sessions = sessions or make_session_factory(make_engine(settings.database_url))
     app = FastAPI(title="Transit compliance API", version="1", description=DESCRIPTION)
     app.state.api = ApiState(settings, sessions, KeyCache())
+    _ = app.state.api.catalog  # a bad ticket catalog stops the start, naming its file and field
     errors.install(app)
     app.include_router(system.router)
-    for module in (service, enforcement, ledger, planning, refusals):
+    for module in (service, enforcement, ledger, planning, tickets, refusals):
         app.include_router(module.router, responses=errors.PROBLEMS)
+    app.include_router(open311.router)
     app.add_middleware(_Guard)
     return app
 

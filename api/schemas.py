@@ -407,3 +407,57 @@ class OverlapOut(BaseModel):
     pairs: list[OverlapPairOut]
     clusters: list[list[str]]
     candidates: list[OverlapCandidateOut]
+
+
+class TicketNoteOut(BaseModel):
+    at: dt.datetime
+    actor: str
+    kind: str
+    public: bool
+    state: str | None = None
+    department: str | None = None
+    text: str
+
+
+class ReporterOut(BaseModel):
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    erased_at: dt.datetime | None = None
+
+
+class TicketOut(BaseModel):
+    ticket_id: int
+    service_code: str
+    kind: str
+    sector: str
+    department: str
+    state: str
+    status: Literal["open", "closed"]
+    requested_at: dt.datetime
+    updated_at: dt.datetime
+    expected_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    lat: float | None = None
+    long: float | None = None
+    address: str | None = None
+    description: str | None = None
+    attributes: dict[str, Any]
+    duplicate_of: int | None = None
+    escalations: int
+    channel: str
+    notes: list[TicketNoteOut] | None = Field(None, description="The whole history (one ticket only)")
+    reporter: ReporterOut | None = Field(None, description="The department only, until erased")
+
+
+class TicketStateCreate(BaseModel):
+    state: Literal["routed", "in_progress", "done", "rejected"]
+    text: str = Text
+    department: str | None = Field(None, max_length=100, description="With routed: the department")
+    public: bool = Field(True, description="Shown to the reporter (and sent to them)")
+
+
+class TicketNoteCreate(BaseModel):
+    text: str = Text
+    public: bool = False

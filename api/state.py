@@ -17,6 +17,7 @@ from transit.gtfs.store import get_feed_archive
 from transit.routes_opt.overlap import OverlapRules
 from transit.routes_opt.planning import DayNetwork, FeedOverlap
 from transit.settings import Settings
+from transit.tickets.catalog import Catalog, default_catalog, read_catalog
 
 if TYPE_CHECKING:
     from api.deps import KeyCache
@@ -66,8 +67,17 @@ class ApiState:
     contracts: StateSnapshot = field(default_factory=StateSnapshot)
     feeds: FeedCache = field(default_factory=FeedCache)
     networks: Memo[tuple[int, dt.date], DayNetwork] = field(default_factory=lambda: Memo(size=4))
+    _catalog: list[Catalog] = field(default_factory=list)
     overlaps: Memo[tuple[int, dt.date, OverlapRules], FeedOverlap] = field(
         default_factory=lambda: Memo(size=4)
     )
     # A violation's JSON as the API sends it, by violation_id with the seq it was voided at (if it was).
     encoded: dict[str, tuple[int | None, bytes]] = field(default_factory=dict)
+
+    @property
+    def catalog(self) -> Catalog:
+        """The ticket catalog of the settings (read once)."""
+        if not self._catalog:
+            path = self.settings.ticket_catalog
+            self._catalog.append(default_catalog() if path is None else read_catalog(path))
+        return self._catalog[0]

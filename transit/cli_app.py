@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +11,15 @@ import typer
 from transit import migrate
 from transit.access.commands import keys_app
 from transit.clock import SystemClock
-from transit.console import FormatOption, emit, finding_line, parse_date_option, sessions_for, user_errors
+from transit.console import (
+    FormatOption,
+    cli_actor,
+    emit,
+    finding_line,
+    parse_date_option,
+    sessions_for,
+    user_errors,
+)
 from transit.contracts.commands import (
     carriers_app,
     contracts_app,
@@ -37,6 +44,7 @@ from transit.settings import Settings
 from transit.synth.cli import synth_app
 from transit.telemetry.commands import ingest_command, replay_command
 from transit.telemetry.sim_cli import simulate_command
+from transit.tickets.commands import tickets_app
 
 app = typer.Typer(
     help="Transit compliance service: GTFS day plans, trip verdicts, carrier contracts, 109 tickets.",
@@ -57,6 +65,7 @@ app.add_typer(notices_app, name="notices")
 app.add_typer(vehicles_app, name="vehicles")
 app.add_typer(exemptions_app, name="exemptions")
 app.add_typer(keys_app, name="keys")
+app.add_typer(tickets_app, name="tickets")
 app.add_typer(routes_app, name="routes")  # transit.cli starts it without the rest
 app.command("enforce")(user_errors(enforce_command))
 app.command("ingest")(user_errors(ingest_command))
@@ -116,7 +125,7 @@ def gtfs_load(
     ] = None,
 ) -> None:
     """Validate a feed and store it as a feed version (the same content is stored once)."""
-    who = actor.strip() if actor and actor.strip() else f"cli:{getpass.getuser()}"
+    who = cli_actor(actor)
     stored = store_feed(sessions_for(Settings()), feed, SystemClock(), who)
     record = {"created": stored.created, "warnings": len(stored.findings), **_version_record(stored.version)}
     if fmt is OutputFormat.TABLE:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import getpass
 import sys
 from collections.abc import Callable
 from typing import Annotated, ParamSpec, TypeVar
@@ -89,3 +90,8 @@ def sessions_for(settings: Settings) -> sessionmaker[Session]:
 
 def emit(text: str) -> None:
     sys.stdout.write(text)
+
+
+def cli_actor(actor: str | None) -> str:
+    """Who acts from the command line: `--actor` when given, else cli:<OS user>."""
+    return actor.strip() if actor and actor.strip() else f"cli:{getpass.getuser()}"

@@ -98,7 +98,7 @@ def run_demo(
     emit(f"\nThe whole plan: TRANSIT_DATABASE_URL={url} transit gtfs trips --date {today}\n\n")
     _telemetry(loaded, today, seed, sessions, directory, emit)
     show_planning(feed, loaded, today, directory, emit)
-    show_api(sessions, url, directory, emit, serve)
+    show_api(sessions, url, directory, emit, serve, DEMO_TIMEZONE)
 
 
 def _telemetry(

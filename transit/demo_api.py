@@ -24,12 +24,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from transit.access.model import Role
 from transit.access.store import IssuedKey, Owner, create_key
 from transit.clock import SystemClock
+from transit.demo_hotline import show_hotline
 
 PREFERRED_PORT = 8000
 
 
 def show_api(
-    sessions: sessionmaker[Session], url: str, directory: Path, emit: Callable[[str], None], serve: bool
+    sessions: sessionmaker[Session],
+    url: str,
+    directory: Path,
+    emit: Callable[[str], None],
+    serve: bool,
+    timezone: str,
 ) -> None:
     """Make the keys, start the API, show it answering, and keep it up if `serve`."""
     now = SystemClock().now()
@@ -38,6 +44,7 @@ def show_api(
             session, Role.DEPARTMENT, Owner("Demo Department", "D-001"), None, "demo", now
         )
         carrier = create_key(session, Role.CARRIER, Owner("AP1 dispatcher"), "AP1", "demo", now)
+        intake = create_key(session, Role.INTAKE, Owner("109 hotline"), None, "demo", now)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = os.environ | {"TRANSIT_DATABASE_URL": url, "TRANSIT_LEDGER_KEY_FILE": str(directory / "ledger.key")}
@@ -53,6 +60,7 @@ def show_api(
         emit(f"\n12. The HTTP API: {base} (OpenAPI: {base}/docs)\n")
         emit(f"   department key: {department.secret}\n   carrier key (AP1): {carrier.secret}\n")
         _tour(base, department, carrier, emit)
+        show_hotline(base, intake, sessions, timezone, emit)
         if serve:
             emit("   Serving until Ctrl-C.\n")
             server.wait()

@@ -22,9 +22,14 @@ class OutputFormat(StrEnum):
 
 
 def to_json_value(value: Any) -> Any:
-    """A value JSON can hold: UTC instants as ISO 8601 with Z, NA as null, numpy scalars as Python ones."""
+    """A value JSON can hold: UTC instants as ISO 8601 with Z, NA as null, numpy scalars as Python ones;
+    dicts and lists converted throughout."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
+    if isinstance(value, dict):
+        return {key: to_json_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_value(item) for item in value]
     if isinstance(value, pd.Timestamp | dt.datetime):
         if value.tzinfo is None:
             return value.isoformat()

@@ -38,3 +38,10 @@ class Settings(BaseSettings):
         default=None, description="The SMTP server notices are mailed through, e.g. smtp://127.0.0.1:25."
     )
     smtp_from: str = Field(default="transit@localhost", description="The sender address of mailed notices.")
+    sms_url: str | None = Field(
+        default=None, description="An SMS gateway taking a POST of JSON {to, text}, for notices by SMS."
+    )
+    ticket_catalog: Path | None = Field(
+        default=None,
+        description="The 109 ticket catalog (TOML file); default: the one shipped in transit/tickets",
+    )

@@ -101,6 +101,7 @@ class World:
     dispute_id: str  # AP1's, opened at the start on violations[0]
     trip: tuple[str, str, str]  # an AP1 trip instance with a violation: (service_date, start_time, trip_id)
     feed: Path  # the stored feed's file
+    ticket_id: str  # a 109 request filed through Open311 at the start
     _pool: list[str] = field(default_factory=list)
     _clients: dict[str, httpx.Client] = field(default_factory=dict)
 
@@ -250,6 +251,12 @@ def _discover(base_url: str, day: str, env: dict[str, str], keys: dict[str, Key]
 
         violations = items("/v1/violations")
         warnings, notices = items("/v1/warnings"), items("/v1/notices")
+    filed = httpx.post(  # a citizen's request through Open311, for the staff's ticket endpoints
+        f"{base_url}/open311/v2/requests.json",
+        data={"api_key": keys["intake"].secret, "service_code": "pothole", "lat": "54.87", "long": "69.15",
+              "description": "A deep pothole", "email": "citizen@example.kz"},
+    )  # fmt: skip
+    assert filed.status_code == 201, filed.text
     assert len(violations) >= 4 and warnings and notices, (len(violations), warnings, notices)
     ids = [v["violation_id"] for v in violations]
     trip = violations[0]["trip"]
@@ -264,6 +271,7 @@ def _discover(base_url: str, day: str, env: dict[str, str], keys: dict[str, Key]
         dispute_id=f"{ids[0]}#1",
         trip=(violations[0]["service_date"], trip["start_time"], trip["trip_id"]),
         feed=feed,
+        ticket_id=filed.json()[0]["service_request_id"],
         _pool=ids[1:],
     )
 
@@ -283,6 +291,7 @@ def path_values(world: World) -> dict[str, str]:
         "notice_id": world.notice_id,
         "exemption_id": "E-1",
         "seq": "1",
+        "ticket_id": world.ticket_id,
     }
 
 
@@ -318,6 +327,10 @@ def request_for(
     if template == "/v1/disputes":
         violation_id = world.fresh_violation() if allowed else world.violations[0]
         body: dict[str, Any] = {"violation_id": violation_id, "reason": "the tracker failed"}
+    elif template == "/v1/tickets/{ticket_id}/state":
+        body = {"state": "in_progress", "text": "A crew is on its way"}
+    elif template == "/v1/tickets/{ticket_id}/notes":
+        body = {"text": "Called the reporter back"}
     elif template == "/v1/planning/scenarios":
         body = {"date": world.day, "operations": [{"kind": "drop", "route": "1A"}]}
     elif template == "/v1/planning/route-sets/evaluate":

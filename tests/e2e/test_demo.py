@@ -69,6 +69,16 @@ def test_demo_synthesises_stores_and_prints_todays_plan_per_carrier(tmp_path: Pa
     )
     assert "GET /v1/carriers/AP2 -> 404" in result.stdout
     assert "DELETE that violation -> 405" in result.stdout and "recorded as ledger event" in result.stdout
+    # The 109 hotline: requests filed through Open311, routed to their departments, a duplicate linked, and
+    # the bus complaint checked against the day's telemetry.
+    assert "13. The 109 hotline over Open311" in result.stdout
+    routed = dict(re.findall(r"request \d+ \(([^)]+)\): .*? -> ([^,]+),", result.stdout))
+    assert routed["no heating"] == "Department of housing and utilities", result.stdout
+    assert routed["a question"] == "109 hotline"
+    assert re.search(r"\(the same flood, 40 m away\).*duplicate of request \d+", result.stdout)
+    assert re.search(r"\(a bus that did not come\).*Telemetry evidence: confirmed", result.stdout), (
+        result.stdout
+    )
 
 
 def test_demo_run_twice_reuses_the_stored_version(tmp_path: Path) -> None:

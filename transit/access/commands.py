@@ -5,7 +5,6 @@ A key's secret is printed once, at creation or rotation; the service keeps only 
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated
 
 import typer
@@ -14,7 +13,7 @@ from transit import migrate
 from transit.access.model import Role
 from transit.access.store import IssuedKey, Owner, create_key, list_keys, revoke_key, rotate_key
 from transit.clock import SystemClock
-from transit.console import FormatOption, emit, sessions_for, user_errors
+from transit.console import FormatOption, cli_actor, emit, sessions_for, user_errors
 from transit.contracts.service import read_state
 from transit.errors import BadParameter
 from transit.render import OutputFormat, render_json, render_records
@@ -96,7 +95,7 @@ def rotate_command(
 
 
 def _actor(actor: str | None) -> str:
-    return actor.strip() if actor and actor.strip() else f"cli:{getpass.getuser()}"
+    return cli_actor(actor)
 
 
 def _show_issued(issued: IssuedKey, fmt: OutputFormat) -> None:

@@ -1,8 +1,11 @@
 """The outbox (ADAPTER): deliver queued notices to their channels, with retries; every attempt is a ledger
-event (`notice_delivery`), successful or not.
+event (`notice_delivery`), successful or not. Carriers' notices and the 109 tickets' (escalations to a
+department, a permit holder or the police; status changes to the reporter) go through it alike.
 
 Channels: a webhook (HTTP POST of JSON with the document and its SHA-256), e-mail (SMTP, TRANSIT_SMTP_URL),
-and the MQTT topic `{prefix}/carriers/{carrier_id}/notices` (QoS 1). A failed channel is tried again after
+SMS (an HTTP gateway, TRANSIT_SMS_URL, given {"to", "text"}), and the MQTT topic
+`{prefix}/carriers/{carrier_id}/notices` (QoS 1). A target `reporter:<ticket id>` is the reporter's e-mail or
+phone, read from the ticket at delivery (and gone once erased). A failed channel is tried again after
 1, 2, 4, 8, … minutes, at most `max_attempts` times; the other channels of the notice do not wait for it.
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import smtplib
 import urllib.error
 import urllib.request
@@ -64,6 +68,8 @@ def due_parcels(
 
 
 def _target(state: ContractState, settings: Settings, notice: QueuedNotice, channel: str) -> str:
+    if notice.targets:
+        return notice.targets.get(channel, "")
     if notice.carrier_id == "department":
         department = state.department
         return (department.webhook if channel == "webhook" else department.email) or ""
@@ -98,7 +104,8 @@ def deliver_due(
         }
         error = None
         try:
-            senders[channel](Parcel(notice, channel, target, body))
+            address = _address(session, target, channel)
+            senders[channel](Parcel(notice, channel, address, body))
         except (OSError, TransitError, smtplib.SMTPException, ValueError) as exc:
             error = str(exc) or type(exc).__name__
         attempt = notice.attempts.get(channel, 0) + 1
@@ -110,8 +117,24 @@ def deliver_due(
             "ok": error is None,
             "error": error,
         }
-        drafts.append(Draft("system", NOTICE_DELIVERY, f"carrier:{notice.carrier_id}", payload))
+        subject = f"carrier:{notice.carrier_id}" if notice.ticket_id is None else f"ticket:{notice.ticket_id}"
+        drafts.append(Draft("system", NOTICE_DELIVERY, subject, payload))
     return append_events(session, drafts, now)
+
+
+def _address(session: Session, target: str, channel: str) -> str:
+    """The address itself: a `reporter:<ticket id>` target is the reporter's e-mail (or phone, for SMS)."""
+    if not target.startswith("reporter:"):
+        return target
+    from transit.tickets.store import ReporterRow  # the tickets' table; read only for this kind of target
+
+    ticket_id = target.removeprefix("reporter:")
+    row = session.get(ReporterRow, int(ticket_id)) if ticket_id.isdigit() else None
+    address = None if row is None else (row.phone if channel == "sms" else row.email)
+    if not address:
+        wanted = "phone" if channel == "sms" else "e-mail"
+        raise TransitError(f"ticket {ticket_id}'s reporter left no {wanted} (or it was erased)")
+    return address
 
 
 def deliver_with_standard_senders(
@@ -130,7 +153,12 @@ def deliver_with_standard_senders(
 
 def standard_senders(settings: Settings) -> dict[str, Sender]:
     """The real channels, configured from the settings."""
-    return {"webhook": post_webhook, "email": lambda p: send_email(p, settings), "mqtt": MqttSender(settings)}
+    return {
+        "webhook": post_webhook,
+        "email": lambda p: send_email(p, settings),
+        "sms": lambda p: send_sms(p, settings),
+        "mqtt": MqttSender(settings),
+    }
 
 
 def post_webhook(parcel: Parcel) -> None:
@@ -170,6 +198,15 @@ def send_email(parcel: Parcel, settings: Settings) -> None:
     message.add_alternative(str(parcel.body["document_html"] or ""), subtype="html")
     with smtplib.SMTP(where.hostname or "localhost", where.port or 25, timeout=TIMEOUT_S) as smtp:
         smtp.send_message(message)
+
+
+def send_sms(parcel: Parcel, settings: Settings) -> None:
+    """Text the notice through the SMS gateway at TRANSIT_SMS_URL: a POST of {"to", "text"}; 2xx is sent."""
+    if not settings.sms_url:
+        raise TransitError("TRANSIT_SMS_URL is not set")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", str(parcel.body.get("document_html") or ""))).strip()
+    gateway = Parcel(parcel.notice, "webhook", settings.sms_url, {"to": parcel.target, "text": text[:480]})
+    post_webhook(gateway)
 
 
 class MqttSender:

@@ -98,6 +98,7 @@ def carrier_record(state: ContractState, carrier_id: str, today: dt.date) -> dic
             for t in state.terminations.values()
             if t.contract_id in ids
         ],
+        "complaints_confirmed": dict(sorted(state.complaints.get(carrier_id, {}).items())),
         "notices": [
             {
                 "notice_id": n.notice_id,

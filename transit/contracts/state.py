@@ -22,6 +22,7 @@ ROUTES_FLAGGED = "routes_flagged_for_tender"
 DISPUTE_OPENED, DISPUTE_RULED = "dispute_opened", "dispute_ruled"
 NOTICE_QUEUED, NOTICE_DELIVERY = "notice_queued", "notice_delivery"
 EXEMPTION_GRANTED = "exemption_granted"
+COMPLAINT_CONFIRMED = "complaint_confirmed"  # a 109 complaint the trip's telemetry verdict confirms
 VEHICLE_REGISTERED = "vehicle_registered"
 DEPARTMENT_CONFIGURED = "department_configured"
 KINDS = (
@@ -43,6 +44,7 @@ KINDS = (
     NOTICE_DELIVERY,
     EXEMPTION_GRANTED,
     VEHICLE_REGISTERED,
+    COMPLAINT_CONFIRMED,
 )
 
 
@@ -115,6 +117,11 @@ class QueuedNotice:
     attempts: dict[str, int] = field(default_factory=dict)
     delivered: dict[str, bool] = field(default_factory=dict)
     last_attempt_at: dict[str, dt.datetime] = field(default_factory=dict)
+    # Where each channel goes when the notice names it (a ticket's parties); else the carrier's or the
+    # department's channels. "reporter:<ticket id>" is looked up at delivery: personal data stays out of the
+    # ledger.
+    targets: dict[str, str] = field(default_factory=dict)
+    ticket_id: int | None = None  # a 109 ticket's notice: its deliveries are events of the ticket
 
 
 @dataclass(slots=True)
@@ -145,6 +152,8 @@ class ContractState:
     exemptions: dict[str, Exemption] = field(default_factory=dict)
     vehicles: dict[str, str] = field(default_factory=dict)  # vehicle_id -> carrier_id
     flagged_routes: dict[str, list[str]] = field(default_factory=dict)  # contract -> routes to re-tender
+    # carrier -> month (YYYY-MM) -> confirmed complaints: a measure of the record, never a violation
+    complaints: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def apply(self, kind: str, payload: dict[str, Any], seq: int = 0, at: dt.datetime | None = None) -> None:
         """Fold one event in (the events of other domains are ignored)."""
@@ -295,6 +304,8 @@ def _notice(state: ContractState, p: dict[str, Any], seq: int, at: dt.datetime) 
         list(p["channels"]),
         seq,
         at,
+        targets=dict(p.get("targets") or {}),
+        ticket_id=p.get("ticket_id"),
     )
 
 
@@ -328,6 +339,12 @@ def _department(state: ContractState, p: dict[str, Any], seq: int, at: dt.dateti
     state.department = Department(**p["department"])
 
 
+def _complaint(state: ContractState, p: dict[str, Any], seq: int, at: dt.datetime) -> None:
+    months = state.complaints.setdefault(str(p["carrier_id"]), {})
+    month = str(p["service_date"])[:7]
+    months[month] = months.get(month, 0) + 1
+
+
 _HANDLERS = {
     DEPARTMENT_CONFIGURED: _department,
     CARRIER_REGISTERED: _carrier,
@@ -347,4 +364,5 @@ _HANDLERS = {
     NOTICE_DELIVERY: _delivery,
     EXEMPTION_GRANTED: _exemption,
     VEHICLE_REGISTERED: _vehicle,
+    COMPLAINT_CONFIRMED: _complaint,
 }

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from transit import migrate
 from transit.clock import SystemClock
-from transit.console import FormatOption, emit, parse_date_option, sessions_for
+from transit.console import FormatOption, cli_actor, emit, parse_date_option, sessions_for
 from transit.contracts.outbox import deliver_with_standard_senders
 from transit.contracts.service import NoVerdicts, alert_not_started, enforce
 from transit.errors import BadParameter
@@ -36,6 +36,8 @@ from transit.matching.store import Decision, store_verdicts
 from transit.render import OutputFormat, frame_to_records, render_json, render_records
 from transit.settings import Settings
 from transit.telemetry.files import read_ping_file
+from transit.tickets.catalog import default_catalog, read_catalog
+from transit.tickets.upkeep import ticket_upkeep
 
 
 def detect_command(
@@ -87,7 +89,7 @@ def detect_command(
             sys.stderr.write(f"payload {kind}s: {resolution.describe()}\n")
     if target is not None:
         sessions, version_id = target
-        who = actor.strip() if actor and actor.strip() else f"cli:{getpass.getuser()}"
+        who = cli_actor(actor)
         decision = Decision(SystemClock().now(), who, source="batch")
         with sessions.begin() as session:
             result = store_verdicts(session, version_id, detection.trips, decision, timezone)
@@ -150,12 +152,14 @@ def match_command(
 ) -> None:
     """The live matcher: final verdicts and not_started signals from the stored pings, pass after pass; the
     not_started alerts go out at once, a day is enforced once all its verdicts are final, and the ledger's
-    head is signed after every enforcement and at least hourly."""
+    head is signed after every enforcement and at least hourly. Each pass also does the 109 tickets'
+    scheduled work (escalations, complaint evidence, erasure of expired personal data)."""
     settings = Settings()
     migrate.require_head(settings.database_url)
     sessions = sessions_for(settings)
     clock = SystemClock()
     actor = f"live:{getpass.getuser()}"
+    catalog = default_catalog() if settings.ticket_catalog is None else read_catalog(settings.ticket_catalog)
     while True:
         for result in tick(sessions, clock, actor=actor):
             stored = result.stored
@@ -165,6 +169,11 @@ def match_command(
             )
             after_tick(sessions, settings, result, clock.now(), actor)
             sys.stdout.flush()
+        with sessions.begin() as session:
+            upkeep = ticket_upkeep(session, catalog, clock.now())
+        if upkeep.escalated or upkeep.erased or any(e.outcome != "pending" for e in upkeep.evidence):
+            sys.stdout.write(f"{clock.now():%Y-%m-%dT%H:%M:%SZ} {upkeep.describe()}\n")
+            deliver_with_standard_senders(sessions, settings, clock.now())
         if once:
             return
         time.sleep(interval)

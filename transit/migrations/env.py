@@ -10,6 +10,7 @@ import transit.gtfs.store  # noqa: F401  (registers the tables on Base.metadata)
 import transit.ledger.store  # noqa: F401
 import transit.matching.store  # noqa: F401
 import transit.telemetry.store  # noqa: F401
+import transit.tickets.store  # noqa: F401
 from transit.db import Base, make_engine
 from transit.settings import Settings
 
