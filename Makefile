@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.bench_routes_evaluate --runs 5
 	$(BIN)/python -m bench.bench_routes_overlap --runs 3
 	$(BIN)/python -m bench.bench_api --reuse --workers 1 2 --clients 50 --duration 15 --runs 3
+	$(BIN)/python -m bench.bench_open311 --workers 1 2 --clients 50 --requests 20000 --runs 3
 
 db-upgrade: $(STAMP)
 	$(BIN)/transit db upgrade

@@ -135,12 +135,21 @@ def notes_of(session: Session, ticket_ids: Sequence[int], public_only: bool) -> 
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class Nearby:
+    id: int
+    lat: float | None
+    lon: float | None
+    duplicate_of: int | None
+
+
 def open_near(
     session: Session, service_code: str, lat: float, lon: float, degrees_lat: float, degrees_lon: float
-) -> list[TicketRow]:
-    """Open tickets of the service within a lat/lon box around (lat, lon), oldest first."""
+) -> list[Nearby]:
+    """Open tickets of the service within a lat/lon box around (lat, lon), oldest first: only what a
+    duplicate check needs."""
     statement = (
-        select(TicketRow)
+        select(TicketRow.id, TicketRow.lat, TicketRow.lon, TicketRow.duplicate_of)
         .where(
             TicketRow.status == "open",
             TicketRow.service_code == service_code,
@@ -149,7 +158,7 @@ def open_near(
         )
         .order_by(TicketRow.id)
     )
-    return list(session.scalars(statement))
+    return [Nearby(*row) for row in session.execute(statement).tuples()]
 
 
 def public_notes_between(
