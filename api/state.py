@@ -17,7 +17,7 @@ from transit.gtfs.store import get_feed_archive
 from transit.routes_opt.overlap import OverlapRules
 from transit.routes_opt.planning import DayNetwork, FeedOverlap
 from transit.settings import Settings
-from transit.tickets.catalog import Catalog, default_catalog, read_catalog
+from transit.tickets.catalog import Catalog, load_catalog
 
 if TYPE_CHECKING:
     from api.deps import KeyCache
@@ -78,6 +78,5 @@ class ApiState:
     def catalog(self) -> Catalog:
         """The ticket catalog of the settings (read once)."""
         if not self._catalog:
-            path = self.settings.ticket_catalog
-            self._catalog.append(default_catalog() if path is None else read_catalog(path))
+            self._catalog.append(load_catalog(self.settings.ticket_catalog))
         return self._catalog[0]

@@ -36,7 +36,7 @@ from transit.matching.store import Decision, store_verdicts
 from transit.render import OutputFormat, frame_to_records, render_json, render_records
 from transit.settings import Settings
 from transit.telemetry.files import read_ping_file
-from transit.tickets.catalog import default_catalog, read_catalog
+from transit.tickets.catalog import load_catalog
 from transit.tickets.upkeep import ticket_upkeep
 
 
@@ -159,7 +159,7 @@ def match_command(
     sessions = sessions_for(settings)
     clock = SystemClock()
     actor = f"live:{getpass.getuser()}"
-    catalog = default_catalog() if settings.ticket_catalog is None else read_catalog(settings.ticket_catalog)
+    catalog = load_catalog(settings.ticket_catalog)
     while True:
         for result in tick(sessions, clock, actor=actor):
             stored = result.stored

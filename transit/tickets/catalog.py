@@ -42,6 +42,11 @@ class Catalog:
         return self.departments.get(party_id) or self.parties.get(party_id)
 
 
+def load_catalog(path: Path | None) -> Catalog:
+    """The catalog in `path`, or the shipped one."""
+    return default_catalog() if path is None else read_catalog(path)
+
+
 def default_catalog() -> Catalog:
     """The catalog shipped with the service (Petropavl's 109 categories)."""
     with resources.as_file(resources.files("transit.tickets").joinpath("catalog.toml")) as path:

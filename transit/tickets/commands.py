@@ -7,7 +7,6 @@ departments work them from here or over the HTTP API. Every change is a ledger e
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,10 +18,11 @@ from transit.contracts.outbox import deliver_with_standard_senders
 from transit.errors import BadParameter
 from transit.render import OutputFormat, render_json, render_records, to_json_value
 from transit.settings import Settings
-from transit.tickets.catalog import Catalog, default_catalog, read_catalog
+from transit.tickets.catalog import load_catalog
 from transit.tickets.escalation import escalate
 from transit.tickets.evidence import check_pending
 from transit.tickets.model import State
+from transit.tickets.options import CatalogOption
 from transit.tickets.privacy import erase_expired
 from transit.tickets.service import MoveRefused, add_note, change_state
 from transit.tickets.store import TicketRow, notes_of
@@ -30,23 +30,14 @@ from transit.tickets.store import TicketRow, notes_of
 tickets_app = typer.Typer(help="109 tickets: the catalog, and work on tickets.", no_args_is_help=True)
 SERVICE_COLUMNS = ("code", "name", "group", "department", "kind", "deadline_days", "ladder", "attributes")
 NOTE_COLUMNS = ("at", "actor", "kind", "public", "state", "department", "text")
-CatalogOption = Annotated[
-    Path | None,
-    typer.Option("--catalog", help="A catalog TOML (default: TRANSIT_TICKET_CATALOG or the shipped one)"),
-]
 ActorOption = Annotated[str | None, typer.Option("--actor", help="Who does this (default: cli:<OS user>)")]
-
-
-def load_catalog(path: Path | None, settings: Settings) -> Catalog:
-    chosen = path or settings.ticket_catalog
-    return default_catalog() if chosen is None else read_catalog(chosen)
 
 
 @tickets_app.command("services")
 @user_errors
 def services_command(catalog: CatalogOption = None, fmt: FormatOption = OutputFormat.TABLE) -> None:
     """The services (categories) of the catalog: sector, department, deadline, escalation ladder."""
-    found = load_catalog(catalog, Settings())
+    found = load_catalog(catalog or Settings().ticket_catalog)
     rows = [
         {"code": s.code, "name": s.name, "group": s.group, "department": s.department, "kind": s.kind.value,
          "deadline_days": s.deadline_days,
@@ -109,7 +100,7 @@ def move_command(
     refused and recorded in the ledger."""
     settings = Settings()
     migrate.require_head(settings.database_url)
-    found = load_catalog(catalog, settings)
+    found = load_catalog(catalog or settings.ticket_catalog)
     sessions = sessions_for(settings)
     with sessions() as session:
         try:
@@ -152,7 +143,7 @@ def escalate_command(
     """Fire the escalation steps that are due on overdue open tickets (each once), and deliver the notices."""
     settings = Settings()
     migrate.require_head(settings.database_url)
-    found = load_catalog(catalog, settings)
+    found = load_catalog(catalog or settings.ticket_catalog)
     at = SystemClock().now() if now is None else _instant(now)
     sessions = sessions_for(settings)
     with sessions.begin() as session:
@@ -179,7 +170,7 @@ def erase_command(
     """Erase the personal data of reporters whose tickets closed longer ago than the catalog's retention."""
     settings = Settings()
     migrate.require_head(settings.database_url)
-    found = load_catalog(catalog, settings)
+    found = load_catalog(catalog or settings.ticket_catalog)
     at = SystemClock().now() if now is None else _instant(now)
     with sessions_for(settings).begin() as session:
         erased = erase_expired(session, found, at)
@@ -198,7 +189,7 @@ def evidence_command(
     """Check transport complaints without final evidence against the trips' telemetry verdicts."""
     settings = Settings()
     migrate.require_head(settings.database_url)
-    found = load_catalog(catalog, settings)
+    found = load_catalog(catalog or settings.ticket_catalog)
     at = SystemClock().now() if now is None else _instant(now)
     with sessions_for(settings).begin() as session:
         checked = check_pending(session, found, at)

@@ -48,20 +48,12 @@ from transit.tickets.analytics import (
     report_period,
     share_text,
 )
-from transit.tickets.catalog import Catalog, default_catalog, read_catalog
+from transit.tickets.catalog import load_catalog
+from transit.tickets.options import CatalogOption
 
-CatalogOption = Annotated[
-    Path | None,
-    typer.Option("--catalog", help="A catalog TOML (default: TRANSIT_TICKET_CATALOG or the shipped one)"),
-]
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 CELL_M_RANGE = (10.0, 5_000.0)
 ZONE_COLUMNS = ("zone", "recurring", "requests", "cells", "years", "by_year", "lat", "lon")
-
-
-def _catalog(path: Path | None, settings: Settings) -> Catalog:
-    chosen = path or settings.ticket_catalog
-    return default_catalog() if chosen is None else read_catalog(chosen)
 
 
 # --- report -------------------------------------------------------------------------------------------------
@@ -90,7 +82,7 @@ def report_command(
 
     settings = Settings()
     wanted = parse_quarter(quarter)
-    found = _catalog(catalog, settings)
+    found = load_catalog(catalog or settings.ticket_catalog)
     migrate.require_head(settings.database_url)
     start, end = report_period(wanted, previous, found.timezone)
     with sessions_for(settings)() as session:
@@ -220,7 +212,7 @@ def hotspots_command(
     from transit.tickets.reports import POINT_COLUMNS, load_tickets, write_hotspot_map
 
     settings = Settings()
-    found = _catalog(catalog, settings)
+    found = load_catalog(catalog or settings.ticket_catalog)
     if found.service(service) is None:
         raise BadParameter(f"--service: no service {service!r} in the catalog ({', '.join(found.services)})")
     if not (math.isfinite(cell_m) and CELL_M_RANGE[0] <= cell_m <= CELL_M_RANGE[1]):
@@ -315,7 +307,7 @@ def generate_command(
     from transit.tickets.reports import insert_generated
 
     settings = Settings()
-    found = _catalog(catalog, settings)
+    found = load_catalog(catalog or settings.ticket_catalog)
     migrate.require_head(settings.database_url)
     sessions = sessions_for(settings)
     with sessions() as session:
