@@ -65,3 +65,13 @@ def rogue(database_url: str, *statements: str, table: str = "ledger_event") -> N
         if engine.dialect.name == "postgresql":
             connection.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER ALL")
     engine.dispose()
+
+
+def stop_process(process: subprocess.Popen[bytes], seconds: float = 10.0) -> None:
+    """Terminate a server process and wait for it; kill it if it does not stop within `seconds`."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

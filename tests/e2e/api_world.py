@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from tests.broker import free_port
-from tests.support import run_cli
+from tests.support import run_cli, stop_process
 
 TIMEZONE = "Asia/Almaty"  # the synthetic city's: service dates are local
 KEYS = {  # name: (role, owner, extra options of `transit keys create`)
@@ -210,12 +210,7 @@ def running_world(database_url: str, folder: Path) -> Iterator[World]:
     finally:
         if world is not None:
             world.close()
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
         log.close()
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from tests.broker import free_port
-from tests.support import run_cli
+from tests.support import run_cli, stop_process
 
 KEYS = {  # name: (role, owner)
     "intake": ("intake", "109 operator"),
@@ -196,12 +196,7 @@ def running_world(database_url: str, folder: Path) -> Iterator[Open311World]:
         )
     finally:
         client.close()
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
         log.close()
 
 

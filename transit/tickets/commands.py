@@ -7,6 +7,7 @@ departments work them from here or over the HTTP API. Every change is a ledger e
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,11 +19,11 @@ from transit.contracts.outbox import deliver_with_standard_senders
 from transit.errors import BadParameter
 from transit.render import OutputFormat, render_json, render_records, to_json_value
 from transit.settings import Settings
-from transit.tickets.catalog import load_catalog
+from transit.tickets.catalog import Catalog, load_catalog
 from transit.tickets.escalation import escalate
 from transit.tickets.evidence import check_pending
-from transit.tickets.model import State
-from transit.tickets.options import CatalogOption
+from transit.tickets.model import State, parse_instant
+from transit.tickets.options import CatalogOption, NowOption
 from transit.tickets.privacy import erase_expired
 from transit.tickets.service import MoveRefused, add_note, change_state
 from transit.tickets.store import TicketRow, notes_of
@@ -134,17 +135,12 @@ def note_command(
 @tickets_app.command("escalate")
 @user_errors
 def escalate_command(
-    now: Annotated[
-        str | None, typer.Option("--now", help="Run as at this instant (ISO 8601 with offset); default: now")
-    ] = None,
+    now: NowOption = None,
     deliver: Annotated[bool, typer.Option("--deliver/--no-deliver", help="Then deliver due notices")] = True,
     catalog: CatalogOption = None,
 ) -> None:
     """Fire the escalation steps that are due on overdue open tickets (each once), and deliver the notices."""
-    settings = Settings()
-    migrate.require_head(settings.database_url)
-    found = load_catalog(catalog or settings.ticket_catalog)
-    at = SystemClock().now() if now is None else _instant(now)
+    settings, found, at = _scheduled_work(catalog, now)
     sessions = sessions_for(settings)
     with sessions.begin() as session:
         fired = escalate(session, found, at)
@@ -162,16 +158,11 @@ def escalate_command(
 @tickets_app.command("erase")
 @user_errors
 def erase_command(
-    now: Annotated[
-        str | None, typer.Option("--now", help="Run as at this instant (ISO 8601 with offset); default: now")
-    ] = None,
+    now: NowOption = None,
     catalog: CatalogOption = None,
 ) -> None:
     """Erase the personal data of reporters whose tickets closed longer ago than the catalog's retention."""
-    settings = Settings()
-    migrate.require_head(settings.database_url)
-    found = load_catalog(catalog or settings.ticket_catalog)
-    at = SystemClock().now() if now is None else _instant(now)
+    settings, found, at = _scheduled_work(catalog, now)
     with sessions_for(settings).begin() as session:
         erased = erase_expired(session, found, at)
     cutoff = at - dt.timedelta(days=found.retention_days)
@@ -181,16 +172,11 @@ def erase_command(
 @tickets_app.command("evidence")
 @user_errors
 def evidence_command(
-    now: Annotated[
-        str | None, typer.Option("--now", help="Run as at this instant (ISO 8601 with offset); default: now")
-    ] = None,
+    now: NowOption = None,
     catalog: CatalogOption = None,
 ) -> None:
     """Check transport complaints without final evidence against the trips' telemetry verdicts."""
-    settings = Settings()
-    migrate.require_head(settings.database_url)
-    found = load_catalog(catalog or settings.ticket_catalog)
-    at = SystemClock().now() if now is None else _instant(now)
+    settings, found, at = _scheduled_work(catalog, now)
     with sessions_for(settings).begin() as session:
         checked = check_pending(session, found, at)
     for item in checked:
@@ -199,14 +185,18 @@ def evidence_command(
     emit(f"{len(checked)} complaint(s) checked\n")
 
 
-def _instant(text: str) -> dt.datetime:
+def _scheduled_work(catalog: Path | None, now: str | None) -> tuple[Settings, Catalog, dt.datetime]:
+    """What a scheduled-work command starts from: the settings (database at head), the catalog, and the
+    instant it runs as (`--now`, else the clock)."""
+    settings = Settings()
+    migrate.require_head(settings.database_url)
+    if now is None:
+        return settings, load_catalog(catalog or settings.ticket_catalog), SystemClock().now()
     try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadParameter(f"--now: {text!r} is not an ISO 8601 instant") from None
-    if moment.tzinfo is None:
-        raise BadParameter(f"--now: {text!r} needs a UTC offset (Z or +05:00)")
-    return moment.astimezone(dt.UTC)
+        at = parse_instant(now)
+    except ValueError as exc:
+        raise BadParameter(f"--now: {now!r} {exc}") from None
+    return settings, load_catalog(catalog or settings.ticket_catalog), at
 
 
 # --- reports (transit/tickets/report_commands.py) ---

@@ -30,6 +30,7 @@ from transit.ledger.store import append_events
 from transit.matching.realtime_ids import resolve_ids
 from transit.matching.store import VerdictRow
 from transit.tickets.catalog import Catalog
+from transit.tickets.model import parse_instant
 from transit.tickets.notify import SYSTEM
 from transit.tickets.service import record_note
 from transit.tickets.store import NoteRow, TicketRow
@@ -54,7 +55,7 @@ def check_evidence(session: Session, catalog: Catalog, row: TicketRow, now: dt.d
     route, when = values.get("route"), values.get("time")
     if service is None or not service.transport or not isinstance(route, str) or not isinstance(when, str):
         return Evidence(row.id, "not_applicable", [])
-    moment = dt.datetime.fromisoformat(when.replace("Z", "+00:00")).astimezone(dt.UTC)
+    moment = parse_instant(when)
     local_day = moment.astimezone(ZoneInfo(catalog.timezone)).date()
     current = _current_verdicts(session, route, local_day)
     running = [v for v in current if v.start_at - SLACK <= moment <= v.end_at + SLACK]

@@ -59,6 +59,24 @@ def open311_status(state: State) -> str:
     return "closed" if state in FINAL else "open"
 
 
+def parse_instant(text: str) -> dt.datetime:
+    """An ISO 8601 date and time with its UTC offset, in UTC; ValueError saying what is wrong otherwise.
+
+    >>> parse_instant("2026-03-20T08:15:00+05:00").isoformat()
+    '2026-03-20T03:15:00+00:00'
+    """
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("is not an ISO 8601 date and time") from None
+    if moment.utcoffset() is None:
+        raise ValueError("needs a UTC offset (Z or +05:00)")
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+
+
 class Datatype(StrEnum):
     STRING = "string"
     NUMBER = "number"
@@ -167,11 +185,9 @@ def _checked_value(attribute: Attribute, value: str | list[str]) -> str | list[s
             raise AttributeProblem(code, f"{value!r} is not a finite number")
     if kind is Datatype.DATETIME:
         try:
-            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise AttributeProblem(code, f"{value!r} is not an ISO 8601 date and time") from None
-        if moment.tzinfo is None:
-            raise AttributeProblem(code, f"{value!r} needs a UTC offset (Z or +05:00)")
+            parse_instant(value)
+        except ValueError as exc:
+            raise AttributeProblem(code, f"{value!r} {exc}") from None
     if len(value) > 4000:
         raise AttributeProblem(code, "longer than 4,000 characters")
     return value

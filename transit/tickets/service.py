@@ -27,7 +27,16 @@ from transit.ledger.chain import Draft
 from transit.ledger.service import refuse
 from transit.ledger.store import append_events
 from transit.tickets.catalog import Catalog
-from transit.tickets.model import FINAL, Kind, Service, State, can_move, check_attributes, open311_status
+from transit.tickets.model import (
+    FINAL,
+    Kind,
+    Service,
+    State,
+    can_move,
+    check_attributes,
+    open311_status,
+    parse_instant,
+)
 from transit.tickets.notify import queue_notice
 from transit.tickets.store import NoteRow, ReporterRow, TicketRow, open_near
 
@@ -305,7 +314,7 @@ def _deadline(
     if service.kind is Kind.PERMIT:
         until = attributes.get("until")
         if isinstance(until, str):
-            return dt.datetime.fromisoformat(until.replace("Z", "+00:00")).astimezone(dt.UTC)
+            return parse_instant(until)
         return None
     local = now.astimezone(ZoneInfo(catalog.timezone))
     return catalog.calendar.add_working_days(local, service.deadline_days).astimezone(dt.UTC)
