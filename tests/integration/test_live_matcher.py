@@ -24,7 +24,7 @@ from transit.ledger.service import verify
 from transit.ledger.store import list_checkpoints
 from transit.matching.commands import after_tick
 from transit.matching.detect import detect_day
-from transit.matching.live import SIGNAL_NOT_STARTED, tick
+from transit.matching.live import SIGNAL_NOT_STARTED, LiveState, tick
 from transit.matching.store import current_verdicts, list_signals
 from transit.settings import Settings
 from transit.synth.city import build_city
@@ -81,6 +81,72 @@ def test_live_ticks_give_the_batch_verdicts(
     assert (both["reason_batch"] == both["reason_live"]).all()
     again = {r.service_date: r for r in tick(sessions, FixedClock(end + dt.timedelta(minutes=5)))}[DAY]
     assert (again.stored.final, again.stored.revised) == (0, 0)
+
+
+def test_ticks_with_state_track_only_what_changed_and_give_the_batch_verdicts(
+    sessions: sessionmaker[Session], day: tuple[Path, LoadedFeed, Simulation]
+) -> None:
+    """The `transit match` loop keeps a LiveState: each tick reads only the new pings and tracks again only
+    the pairs whose vehicle has new pings in their window; the verdicts are still the batch's."""
+    version_id = stored_day(sessions, day)
+    _, loaded, simulation = day
+    plan = loaded.day_plan(DAY)
+    first, last = plan["start_at"].min().to_pydatetime(), plan["end_at"].max().to_pydatetime()
+    state = LiveState()
+    stored, reused = 0, []
+    now = first + dt.timedelta(hours=2)
+    while now < last + dt.timedelta(minutes=31):
+        result = {r.service_date: r for r in tick(sessions, FixedClock(now), state=state)}[DAY]
+        stored += result.stored.final
+        reused.append(state.days[DAY].cache.reused)
+        now += dt.timedelta(hours=2)
+    result = {r.service_date: r for r in tick(sessions, FixedClock(now), state=state)}[DAY]
+    stored += result.stored.final
+    assert stored == len(plan)
+    assert reused[0] == 0 and all(n > 0 for n in reused[1:])  # later ticks keep most tracked pairs
+    assert len(state.days[DAY].pings) == len(simulation.pings.drop_duplicates(["vehicle_id", "timestamp"]))
+    batch = detect_day(loaded.feed, plan, simulation.pings).trips.astype({"trip_id": str})
+    with sessions() as session:
+        live = current_verdicts(session, DAY, version_id)
+    both = batch.merge(live, on=["trip_id", "start_time"], suffixes=("_batch", "_live"))
+    assert len(both) == len(plan)
+    assert (both["verdict_batch"] == both["verdict_live"]).all()
+    assert (both["reason_batch"] == both["reason_live"]).all()
+    assert (both["coverage_batch"].round(4) == both["coverage_live"].round(4)).all()
+
+
+def test_late_pings_are_read_and_revise_the_pairs_they_touch(
+    sessions: sessionmaker[Session], day: tuple[Path, LoadedFeed, Simulation]
+) -> None:
+    """Pings that arrive late (received after a tick, with earlier timestamps) are read by the next tick and
+    their vehicles' pairs are tracked again: the result is as if they had all been there."""
+    feed, loaded, simulation = day
+    store_feed(sessions, feed, FixedClock(dt.datetime(2026, 11, 30, tzinfo=dt.UTC)))
+    pings = simulation.pings.drop_duplicates(["vehicle_id", "timestamp"])
+    late_vehicle = pings["vehicle_id"].value_counts().index[0]
+    late = pings["vehicle_id"] == late_vehicle
+    with sessions.begin() as session:
+        add_pings(session, frame_to_pings(pings[~late]), dt.datetime(2026, 12, 1, tzinfo=dt.UTC), "test")
+    plan = loaded.day_plan(DAY)
+    end = (plan["end_at"].max() + pd.Timedelta(hours=3)).to_pydatetime()
+    state = LiveState()
+    tick(sessions, FixedClock(end - dt.timedelta(hours=1)), state=state)
+    with sessions.begin() as session:
+        add_pings(session, frame_to_pings(pings[late]), dt.datetime(2026, 12, 2, tzinfo=dt.UTC), "test")
+    tick(sessions, FixedClock(end), state=state)
+    cache = state.days[DAY].cache
+    assert set(cache.changed_from) == {late_vehicle}
+    assert cache.reused > 0 and cache.tracked > 0
+    assert len(state.days[DAY].pings) == len(pings)
+    fresh = LiveState()
+    tick(sessions, FixedClock(end), state=fresh)
+    columns = ["vehicle_id", "instance", "coverage", "first_s", "last_s", "lag_s"]
+    kept, anew = (s.days[DAY].cache.scored for s in (state, fresh))
+    assert kept is not None and anew is not None
+    pd.testing.assert_frame_equal(
+        kept[columns].sort_values(["vehicle_id", "instance"], ignore_index=True),
+        anew[columns].sort_values(["vehicle_id", "instance"], ignore_index=True),
+    )
 
 
 def test_not_started_comes_at_start_plus_8_minutes_once(

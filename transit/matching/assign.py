@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from transit.matching.evidence import EVIDENCE_COLUMNS, CoveredStretches, Matche
 from transit.matching.paths import PathIndex
 from transit.matching.projection import FloatArray, IntArray, NearbySegments, ObjectArray, to_local_xy
 
-__all__ = ["MATCH_COLUMNS", "MatchRules", "match_day"]
+__all__ = ["MATCH_COLUMNS", "MatchRules", "TrackCache", "match_day"]
 
 MATCH_COLUMNS = (
     "service_date", "trip_id", "start_time", "vehicle_ids", "coverage", "first_ping_at", "last_ping_at",
@@ -34,6 +34,7 @@ _END_AWAY_M = 300.0  # a covered stretch starting (ending) this far from the fir
 _AROUND_S = 180.0  # ... while the vehicle reported within this before (after) it
 _ACTIVE_COLUMNS = ("active_from_s", "core_from_s", "core_to_s", "active_to_s")  # Tracks.active_s
 _THREADS = max(1, min(4, os.cpu_count() or 1))  # paths are tracked on this many threads
+_PART_PAIRS = 2000  # candidate pairs of one path tracked at once
 _ROUTE_ONLY = 0.5  # weight of a ping naming only an instance's route (assign._named_rows)
 _KEY_STEP_S = 1e8  # seconds between vehicles in the ping sort key (more than any ping file spans)
 
@@ -51,11 +52,10 @@ class _Pings:
     key: FloatArray  # per ping: key_of(vehicle, t), non-decreasing
     dx: FloatArray  # metres moved east since the vehicle's previous ping (0 for its first)
     dy: FloatArray
-    cell: IntArray  # grid cell key (candidates.cell_keys)
+    places: IntArray  # the distinct grid cell keys of the pings (candidates.cell_keys), sorted
+    place: IntArray  # per ping: its cell's position in places
     sector: IntArray  # heading sector of its move, -1 under _SURE_MOVE_M
-    trip_id: ObjectArray
-    route_id: ObjectArray
-    start_time: ObjectArray
+    ids: dict[str, tuple[IntArray, IntArray]]  # trip_id, start_time, route_id: plan's and pings' (`_codes`)
     t0: float
 
     def key_of(self, vehicle: IntArray, t: FloatArray) -> FloatArray:
@@ -76,6 +76,24 @@ class _Plan:
     block: IntArray  # code of the instance's duty (`_duty`: block, else route), -1 for none
 
 
+@dataclass(slots=True)
+class TrackCache:
+    """The live matcher's per-vehicle state: tracked pairs kept from one pass over a day to the next.
+
+    A pair's evidence depends only on its vehicle's pings from its window's start to _AROUND_S after its
+    end, so it stands as long as none of those changed. Before each pass the caller says, per vehicle_id,
+    the time (epoch s) of its earliest ping that is new since the last pass (`changed_from`; a vehicle
+    absent from it has none); pairs whose horizon ends before that are taken from the cache, the others
+    are tracked again. Entries belong to one plan (its rows): keep one cache per service date and feed.
+    """
+
+    changed_from: dict[str, float] = field(default_factory=dict)
+    scored: pd.DataFrame | None = None  # per pair: vehicle_id, instance, horizon_s and the evidence
+    stretches: CoveredStretches | None = None  # by row of `scored`
+    reused: int = 0  # pairs taken from the cache in the last pass
+    tracked: int = 0  # pairs tracked in the last pass
+
+
 def match_day(
     paths: PathIndex,
     plan: pd.DataFrame,
@@ -83,14 +101,19 @@ def match_day(
     *,
     use_trip_ids: bool = True,
     rules: MatchRules = MatchRules(),  # noqa: B008 (frozen, immutable default)
+    cache: TrackCache | None = None,
 ) -> pd.DataFrame:
-    """One row per trip instance of `plan` that a vehicle ran (columns MATCH_COLUMNS), in plan order."""
+    """One row per trip instance of `plan` that a vehicle ran (columns MATCH_COLUMNS), in plan order.
+
+    `cache` (the live matcher's): pairs tracked in an earlier pass over the same plan whose pings did not
+    change are not tracked again; the result is the same as without it.
+    """
     day = _prepare_plan(paths, plan)
-    seen = _prepare_pings(pings, paths.origin)
+    seen = _prepare_pings(pings, paths.origin, plan)
     window = (day.path, day.start_s - rules.before_start_s, day.end_s + rules.after_end_s)
     cells = path_cells(paths)
     pairs = find_candidates(cells, (seen.vehicle, seen.x, seen.y, seen.t), window)
-    scored, covered = _score_pairs(paths, cells, day, seen, pairs, plan, rules)
+    scored, covered = _score_pairs(paths, cells, day, seen, pairs, rules, cache)
     instances = Instances(day.path, day.block, _terminals(paths, day))
     chosen = [int(i) for i in choose_pairs(scored, instances, use_trip_ids=use_trip_ids)]
     stretches = [covered.of_pair(i) for i in chosen]
@@ -147,29 +170,27 @@ def _seconds(at: pd.Series) -> FloatArray:
     return np.asarray((pd.to_datetime(at, utc=True) - _EPOCH).dt.total_seconds(), dtype=np.float64)
 
 
-def _prepare_pings(pings: pd.DataFrame, origin: tuple[float, float]) -> _Pings:
-    frame = pd.DataFrame(
-        {
-            "vehicle_id": pings["vehicle_id"].astype(str).to_numpy(dtype=object),
-            "t": _seconds(pings["timestamp"]),
-            "lat": pd.to_numeric(pings["latitude"]).to_numpy(dtype=float),
-            "lon": pd.to_numeric(pings["longitude"]).to_numpy(dtype=float),
-            "trip_id": _text(pings, "trip_id"),
-            "route_id": _text(pings, "route_id"),
-            "start_time": _text(pings, "start_time"),
-        }
-    ).dropna(subset=["t", "lat", "lon"])
-    frame = frame.drop_duplicates(["vehicle_id", "t"]).sort_values(["vehicle_id", "t"], kind="stable")
-    codes, names = pd.factorize(frame["vehicle_id"], sort=True)
-    x, y = to_local_xy(frame["lat"].to_numpy(), frame["lon"].to_numpy(), origin)
+def _prepare_pings(pings: pd.DataFrame, origin: tuple[float, float], plan: pd.DataFrame) -> _Pings:
+    t = _seconds(pings["timestamp"])
+    lat = pd.to_numeric(pings["latitude"]).to_numpy(dtype=float)
+    lon = pd.to_numeric(pings["longitude"]).to_numpy(dtype=float)
+    codes, names = pd.factorize(pings["vehicle_id"].astype(str).to_numpy(dtype=object), sort=True)
+    usable = np.flatnonzero(np.isfinite(t) & np.isfinite(lat) & np.isfinite(lon))
+    # By vehicle, then time; of pings repeating a vehicle's time, the first in the input stays.
+    rows = usable[np.lexsort((t[usable], codes[usable]))]
+    rows = rows[
+        np.r_[True, (codes[rows][1:] != codes[rows][:-1]) | (t[rows][1:] != t[rows][:-1])][: len(rows)]
+    ]
+    codes, t = codes[rows].astype(np.int64), t[rows]
+    x, y = to_local_xy(lat[rows], lon[rows], origin)
     counts = np.bincount(codes, minlength=len(names))
-    t = frame["t"].to_numpy(dtype=float)
     t0 = float(t.min()) if len(t) else 0.0
+    places, place = np.unique(cell_keys(x, y), return_inverse=True)
     same = np.r_[False, codes[1:] == codes[:-1]]
     dx, dy = np.where(same, np.r_[0.0, np.diff(x)], 0.0), np.where(same, np.r_[0.0, np.diff(y)], 0.0)
     return _Pings(
         vehicle_ids=np.asarray(names, dtype=object),
-        vehicle=codes.astype(np.int64),
+        vehicle=codes,
         first=np.r_[0, np.cumsum(counts)].astype(np.int64),
         x=x,
         y=y,
@@ -177,11 +198,13 @@ def _prepare_pings(pings: pd.DataFrame, origin: tuple[float, float]) -> _Pings:
         key=np.asarray(codes * _KEY_STEP_S + (t - t0), dtype=np.float64),
         dx=dx,
         dy=dy,
-        cell=cell_keys(x, y),
-        sector=move_sectors(dx, dy, _SURE_MOVE_M),
-        trip_id=frame["trip_id"].to_numpy(dtype=object),
-        route_id=frame["route_id"].to_numpy(dtype=object),
-        start_time=frame["start_time"].to_numpy(dtype=object),
+        places=places,
+        place=place.astype(np.int32),
+        sector=move_sectors(dx, dy, _SURE_MOVE_M).astype(np.int8),
+        ids={
+            column: _codes(_text(plan, column), pings, column, rows)
+            for column in ("trip_id", "start_time", "route_id")  # a plan made by hand may have no route_id
+        },
         t0=t0,
     )
 
@@ -199,27 +222,103 @@ def _score_pairs(
     day: _Plan,
     seen: _Pings,
     pairs: pd.DataFrame,
-    plan: pd.DataFrame,
     rules: MatchRules,
+    cache: TrackCache | None = None,
 ) -> tuple[pd.DataFrame, CoveredStretches]:
     """Every candidate pair's evidence and score (row i: pairs row i), tracked path by path, and stretches."""
     pairs = pairs.reset_index(drop=True)
-    named = _named_rows(plan, seen)
+    kept = _cached(cache, seen, day, pairs, rules)
+    fresh = pairs[kept < 0]
+    scored, covered = _track_pairs(paths, cells, day, seen, fresh, rules)
+    if cache is None:
+        return scored, covered
+    if cache.scored is not None and cache.stretches is not None:
+        scored, covered = _with_cached((cache.scored, cache.stretches), (scored, covered), kept)
+    scored = scored.assign(
+        vehicle=pairs["vehicle"].to_numpy(dtype=np.int64),
+        instance=pairs["instance"].to_numpy(dtype=np.int64),
+        vehicle_id=seen.vehicle_ids[pairs["vehicle"].to_numpy(dtype=np.int64)],
+        horizon_s=_horizon_s(day, pairs["instance"].to_numpy(dtype=np.int64), rules),
+    )
+    cache.scored, cache.stretches = scored, covered
+    cache.reused, cache.tracked = int((kept >= 0).sum()), len(fresh)
+    return scored, covered
+
+
+def _horizon_s(day: _Plan, instance: IntArray, rules: MatchRules) -> FloatArray:
+    """The last time (epoch s) whose pings a pair's evidence depends on (`_seen_elsewhere` looks beyond)."""
+    return np.asarray(day.end_s[instance] + rules.after_end_s + _AROUND_S, dtype=np.float64)
+
+
+def _cached(
+    cache: TrackCache | None, seen: _Pings, day: _Plan, pairs: pd.DataFrame, rules: MatchRules
+) -> IntArray:
+    """Per pair, its row in the cache if that still stands (-1: track it)."""
+    kept = np.full(len(pairs), -1, dtype=np.int64)
+    if cache is None or cache.scored is None or len(pairs) == 0:
+        return kept
+    instance = pairs["instance"].to_numpy(dtype=np.int64)
+    vehicle_id = seen.vehicle_ids[pairs["vehicle"].to_numpy(dtype=np.int64)]
+    known = pd.MultiIndex.from_arrays([cache.scored["vehicle_id"], cache.scored["instance"]])
+    at = known.get_indexer(pd.MultiIndex.from_arrays([vehicle_id, instance]))
+    changed = pd.Series(cache.changed_from, dtype=float).reindex(vehicle_id).fillna(np.inf).to_numpy()
+    stands = (at >= 0) & (_horizon_s(day, instance, rules) < changed)
+    kept[stands] = at[stands]
+    return kept
+
+
+def _with_cached(
+    cached: tuple[pd.DataFrame, CoveredStretches],
+    tracked: tuple[pd.DataFrame, CoveredStretches],
+    kept: IntArray,
+) -> tuple[pd.DataFrame, CoveredStretches]:
+    """The tracked pairs' results and the cached ones (rows `kept`, -1: tracked) together, in pair order."""
+    (cached_scored, cached_stretches), (scored, covered) = cached, tracked
+    fresh = np.flatnonzero(kept < 0)
+    reused = np.flatnonzero(kept >= 0)
+    columns = [c for c in scored.columns if c not in ("vehicle", "instance")]
+    old = cached_scored.iloc[kept[reused]][columns].set_axis(reused)
+    new = scored[columns].set_axis(fresh)
+    both = pd.concat([f for f in (new, old) if len(f)]).sort_index() if len(new) or len(old) else new
+    lo = np.searchsorted(cached_stretches.pair, kept[reused])
+    hi = np.searchsorted(cached_stretches.pair, kept[reused], side="right")
+    count = hi - lo
+    rows = np.repeat(lo - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
+    parts = [
+        (fresh[covered.pair], covered.intervals),
+        (np.repeat(reused, count), cached_stretches.intervals[rows]),
+    ]
+    return both, CoveredStretches.of(parts)
+
+
+def _track_pairs(
+    paths: PathIndex,
+    cells: pd.DataFrame,
+    day: _Plan,
+    seen: _Pings,
+    pairs: pd.DataFrame,
+    rules: MatchRules,
+) -> tuple[pd.DataFrame, CoveredStretches]:
+    """Track `pairs` (row i: pairs row i, whatever its label) path by path: evidence and stretches."""
+    pairs = pairs.reset_index(drop=True)
+    named = _named_rows(seen)
     path_of = day.path[pairs["instance"].to_numpy(dtype=np.int64)]
     order = np.argsort(path_of, kind="stable")
     bounds = np.flatnonzero(np.r_[True, path_of[order][1:] != path_of[order][:-1], True])
     groups = [order[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)] if len(order) else []
 
     def score(members: IntArray) -> tuple[pd.DataFrame, tuple[IntArray, FloatArray]]:
-        admits = PathFilter(cells, int(path_of[members[0]])).admits
+        admits = PathFilter(cells, int(path_of[members[0]]), seen.places).admits
         frame, owner, intervals = _score_path(paths, day, seen, pairs.iloc[members], (named, admits), rules)
         return frame.set_axis(members), (members[owner], intervals)
 
-    # Paths are independent, and most of their work is numpy's, which runs outside the GIL: threads share
-    # the pings without copying them. The biggest paths first, so that the threads end together.
-    groups.sort(key=len, reverse=True)
+    # Pairs are independent, and most of their work is numpy's, which runs outside the GIL: threads share
+    # the pings without copying them. A busy path goes in parts (memory grows with a part's pings); the
+    # biggest parts first, so that the threads end together.
+    parts = [group[k : k + _PART_PAIRS] for group in groups for k in range(0, len(group), _PART_PAIRS)]
+    parts.sort(key=len, reverse=True)
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-        done = list(pool.map(score, groups))
+        done = list(pool.map(score, parts))
     frames = [frame for frame, _ in done]
     covered = [stretches for _, stretches in done]
     scored = (
@@ -232,22 +331,41 @@ def _score_pairs(
     return scored, CoveredStretches.of(covered)
 
 
-def _named_rows(plan: pd.DataFrame, seen: _Pings) -> Callable[[IntArray, IntArray], FloatArray]:
+def _named_rows(seen: _Pings) -> Callable[[IntArray, IntArray], FloatArray]:
     """How much ping rows name the given plan rows in their payload: 1 for its trip_id (and start_time if
-    given), _ROUTE_ONLY for its route_id on a ping without a trip_id (it narrows the route, not the trip)."""
-    trip_ids = plan["trip_id"].astype(str).to_numpy(dtype=object)
-    route_ids = _text(plan, "route_id")  # a plan made by hand may have none
-    start_times = plan["start_time"].astype(str).to_numpy(dtype=object)
+    given), _ROUTE_ONLY for its route_id on a ping without a trip_id (it narrows the route, not the trip).
+
+    Ids are coded once against the plan's (`_Pings.ids`), so that the many (ping, pair) rows compare integers.
+    """
+    (trip, ping_trip), (start, ping_start), (route, ping_route) = (
+        seen.ids[column] for column in ("trip_id", "start_time", "route_id")
+    )
 
     def named(rows: IntArray, instance: IntArray) -> FloatArray:
-        start, trip = seen.start_time[rows], seen.trip_id[rows]
-        same_start = (start == start_times[instance]) | pd.isna(start)
-        by_trip = (trip == trip_ids[instance]) & same_start
-        route = seen.route_id[rows]
-        by_route = pd.isna(trip) & pd.notna(route) & (route == route_ids[instance])
+        same_start = (ping_start[rows] == start[instance]) | (ping_start[rows] == _ABSENT)
+        by_trip = (ping_trip[rows] == trip[instance]) & (trip[instance] >= 0) & same_start
+        by_route = (
+            (ping_trip[rows] == _ABSENT) & (ping_route[rows] == route[instance]) & (route[instance] >= 0)
+        )
         return np.where(by_trip, 1.0, np.where(by_route, _ROUTE_ONLY, 0.0))
 
     return named
+
+
+_ABSENT = -2  # `_codes` of a missing id (-1: an id the plan does not have)
+
+
+def _codes(plan_ids: ObjectArray, pings: pd.DataFrame, column: str, rows: IntArray) -> tuple[IntArray, IntArray]:
+    """The plan's ids and the ids of the ping rows `rows` in `column`, as codes of the plan's distinct ids
+    (-1: not in the plan; _ABSENT: none). Each distinct ping id is looked up once."""
+    known = pd.Index(pd.unique(plan_ids[pd.notna(plan_ids)]))
+    plan_codes = np.where(pd.isna(plan_ids), _ABSENT, known.get_indexer(pd.Index(plan_ids))).astype(np.int32)
+    if column not in pings.columns:
+        return plan_codes, np.full(len(rows), _ABSENT, dtype=np.int32)
+    codes, distinct = pd.factorize(pings[column].to_numpy()[rows])  # -1: missing
+    as_text = pd.Index(distinct).astype(str)
+    looked_up = np.r_[known.get_indexer(as_text), _ABSENT].astype(np.int32)
+    return plan_codes, looked_up[codes]
 
 
 def _score_path(
@@ -260,20 +378,19 @@ def _score_path(
 ) -> tuple[pd.DataFrame, IntArray, FloatArray]:
     """Scores of the pairs of one path (row k: pairs row k) and their covered stretches (local pair, m).
 
-    `tests`: whether ping rows name given instances in their payload, and whether pings (cell, sector)
+    `tests`: whether ping rows name given instances in their payload, and whether pings (place, sector)
     may lie on this path at all (the others are left out before tracking).
     """
     named, admits = tests
     vehicle = pairs["vehicle"].to_numpy(dtype=np.int64)
     instance = pairs["instance"].to_numpy(dtype=np.int64)
-    # The pings that may lie on this path (its cells, its way) of the vehicles concerned, in key order.
-    vehicles = np.unique(vehicle)
-    begin, count = seen.first[vehicles], seen.first[vehicles + 1] - seen.first[vehicles]
-    mine = np.repeat(begin - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
-    admitted = mine[admits(seen.cell[mine], seen.sector[mine])]
+    # The pings that may lie on this path (its cells, its way) in the windows of its pairs, in key order.
+    opens = seen.key_of(vehicle, day.start_s[instance] - rules.before_start_s)
+    closes = seen.key_of(vehicle, day.end_s[instance] + rules.after_end_s)
+    mine = _rows_within(seen.key, opens, closes)
+    admitted = mine[admits(seen.place[mine], seen.sector[mine])]
     keys = seen.key[admitted]
-    lo = np.searchsorted(keys, seen.key_of(vehicle, day.start_s[instance] - rules.before_start_s))
-    hi = np.searchsorted(keys, seen.key_of(vehicle, day.end_s[instance] + rules.after_end_s), "right")
+    lo, hi = np.searchsorted(keys, opens), np.searchsorted(keys, closes, "right")
     count = hi - lo
     pair = np.repeat(np.arange(len(pairs)), count)
     at = np.repeat(lo - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
@@ -295,6 +412,20 @@ def _score_path(
         evidence[column] = tracks.active_s[:, k]
     evidence["elsewhere"] = _seen_elsewhere(seen, vehicle, sched, tracks)
     return evidence, tracks.interval_pair, tracks.intervals
+
+
+def _rows_within(keys: FloatArray, opens: FloatArray, closes: FloatArray) -> IntArray:
+    """The rows of sorted `keys` within any of the windows [opens, closes], in order, each once."""
+    if len(opens) == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo, hi = np.searchsorted(keys, opens), np.searchsorted(keys, closes, "right")
+    order = np.argsort(lo, kind="stable")
+    lo, hi = lo[order], hi[order]
+    reach = np.maximum.accumulate(hi)
+    heads = np.flatnonzero(np.r_[True, lo[1:] > reach[:-1]])
+    begin, end = lo[heads], reach[np.r_[heads[1:] - 1, len(lo) - 1]]
+    count = end - begin
+    return np.repeat(begin - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
 
 
 def _seen_elsewhere(seen: _Pings, vehicle: IntArray, sched: Schedules, tracks: Tracks) -> np.ndarray:

@@ -69,42 +69,96 @@ def find_candidates(
     """Candidate pairs (columns vehicle, instance) from pings (vehicle code, x, y, epoch s) and instances.
 
     Pings are sorted by vehicle then time. `instance` holds each trip instance's path (-1: none) and window
-    start and end (epoch seconds).
+    start and end (epoch seconds). Numpy throughout, on packed integer keys: a day has millions of pings.
     """
     vehicle, x, y, t = ping
-    key = cell_keys(x, y, cell_m)
     minute = np.floor(t / 60).astype(np.int64)
+    base = int(minute.min()) if len(minute) else 0
     sector = _ping_sectors(vehicle, x, y)
     moving = sector >= 0
-    seen = pd.DataFrame(
-        {"cell": key[moving], "vehicle": vehicle[moving], "minute": minute[moving], "ping": sector[moving]}
-    ).drop_duplicates()
-    parts = []
-    for first in range(0, len(seen), _CHUNK_ROWS):  # the merge multiplies rows: bound it
-        part = seen.iloc[first : first + _CHUNK_ROWS].merge(cells, on="cell")
-        turn = (part["ping"].to_numpy() - part["sector"].to_numpy()) % _SECTORS
-        parts.append(
-            part[np.minimum(turn, _SECTORS - turn) <= 2][["path", "minute", "vehicle"]].drop_duplicates()
-        )
-    near = (
-        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["path", "minute", "vehicle"])
+    # Distinct (cell, vehicle, minute, heading) of moving pings.
+    places, place = np.unique(cell_keys(x[moving], y[moving], cell_m), return_inverse=True)
+    sizes = (
+        len(places),
+        int(vehicle.max()) + 1 if len(vehicle) else 1,
+        int(minute.max()) - base + 1 if len(minute) else 1,
     )
-    near = near.drop_duplicates().sort_values(["path", "minute"], kind="stable")
-    base = int(minute.min()) if len(minute) else 0
-    near_key = near["path"].to_numpy() * _KEY + (near["minute"].to_numpy() - base)
+    seen = _Packed(sizes + (_SECTORS,))
+    seen_rows = seen.decode(
+        _distinct(seen.encode(place, vehicle[moving], minute[moving] - base, sector[moving]))
+    )
+    # Path cells by place (cells no ping lies in cannot make a candidate).
+    cell = cells["cell"].to_numpy(dtype=np.int64)
+    at = np.searchsorted(places, cell)
+    known = at < len(places)
+    known[known] = places[at[known]] == cell[known]
+    order = np.argsort(at[known], kind="stable")
+    by_place = at[known][order]
+    path_of = cells["path"].to_numpy(dtype=np.int64)[known][order]
+    sector_of = cells["sector"].to_numpy(dtype=np.int64)[known][order]
+    lo = np.searchsorted(by_place, seen_rows[0])
+    count = np.searchsorted(by_place, seen_rows[0], side="right") - lo
+    # Per path, the (minute, vehicle) it saw a vehicle going its way; in chunks (each row meets many paths).
+    near_paths = _Packed((int(path_of.max()) + 1 if len(path_of) else 1, sizes[2], sizes[1]))
+    found: list[IntArray] = []
+    ends = np.cumsum(count)
+    start = 0
+    while start < len(count):
+        stop = max(start + 1, int(np.searchsorted(ends, ends[start] - count[start] + _CHUNK_ROWS * 8)))
+        part = np.arange(start, min(stop, len(count)))
+        n = count[part]
+        row = np.repeat(part, n)
+        at_cell = np.repeat(lo[part] - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(n.sum())
+        turn = (seen_rows[3][row] - sector_of[at_cell]) % _SECTORS
+        same_way = np.minimum(turn, _SECTORS - turn) <= 2
+        row, at_cell = row[same_way], at_cell[same_way]
+        found.append(pd.unique(near_paths.encode(path_of[at_cell], seen_rows[2][row], seen_rows[1][row])))
+        start = int(part[-1]) + 1
+    near = _distinct(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+    near_path, near_minute, near_vehicle = near_paths.decode(near)  # sorted by path, then minute
+    near_key = near_path * _KEY + near_minute
     path, start_s, end_s = instance
     lo_min = np.floor(start_s / 60).astype(np.int64) - base
     hi_min = np.floor(end_s / 60).astype(np.int64) - base
-    lo = np.searchsorted(near_key, path * _KEY + lo_min, side="left")
-    hi = np.searchsorted(near_key, path * _KEY + hi_min, side="right")
-    hi = np.where(path >= 0, hi, lo)
-    count = hi - lo
-    row = np.repeat(lo - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
-    pairs = pd.DataFrame(
-        {"vehicle": near["vehicle"].to_numpy()[row], "instance": np.repeat(np.arange(len(path)), count)}
+    first = np.searchsorted(near_key, path * _KEY + lo_min, side="left")
+    last = np.searchsorted(near_key, path * _KEY + hi_min, side="right")
+    last = np.where(path >= 0, last, first)
+    count = last - first
+    row = np.repeat(first - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
+    pairs = _Packed((sizes[1], len(path)))
+    key, minutes = np.unique(
+        pairs.encode(near_vehicle[row], np.repeat(np.arange(len(path)), count)), return_counts=True
     )
-    minutes = pairs.groupby(["vehicle", "instance"], sort=True).size()
-    return minutes[minutes >= _MIN_MINUTES].reset_index()[["vehicle", "instance"]]
+    kept_vehicle, kept_instance = pairs.decode(key[minutes >= _MIN_MINUTES])
+    return pd.DataFrame({"vehicle": kept_vehicle, "instance": kept_instance})
+
+
+def _distinct(keys: IntArray) -> IntArray:
+    """The distinct keys, sorted: hashed first (most keys repeat), then only those sorted."""
+    return np.sort(pd.unique(keys))
+
+
+class _Packed:
+    """Several non-negative integer columns packed into one int64 (mixed radix), so that numpy can sort,
+    deduplicate and count rows of them as plain integers."""
+
+    def __init__(self, sizes: tuple[int, ...]) -> None:
+        if float(np.prod([float(max(1, s)) for s in sizes])) >= 2.0**62:
+            raise ValueError(f"too many distinct values to pack in 64 bits: {sizes}")
+        self.sizes = tuple(max(1, s) for s in sizes)
+
+    def encode(self, *columns: IntArray) -> IntArray:
+        key = np.zeros(len(columns[0]), dtype=np.int64)
+        for column, size in zip(columns, self.sizes, strict=True):
+            key = key * size + column.astype(np.int64)
+        return key
+
+    def decode(self, key: IntArray) -> list[IntArray]:
+        out = []
+        for size in reversed(self.sizes):
+            out.append(key % size)
+            key = key // size
+        return out[::-1]
 
 
 def cell_keys(x: FloatArray, y: FloatArray, cell_m: float = CELL_M) -> IntArray:
@@ -116,28 +170,27 @@ def cell_keys(x: FloatArray, y: FloatArray, cell_m: float = CELL_M) -> IntArray:
 
 class PathFilter:
     """Which pings may lie on one path going its way: in its cells, heading within 90 degrees of it there
-    (or standing, with no heading). Pings elsewhere, or driving the other way, cannot match it."""
+    (or standing, with no heading). Pings elsewhere, or driving the other way, cannot match it.
 
-    def __init__(self, cells: pd.DataFrame, path: int) -> None:
+    Pings are given by their *place*: the position of their cell key in `places`, the sorted distinct cells
+    of the day's pings; the filter is then one table look-up per ping (a path is tested against millions).
+    """
+
+    def __init__(self, cells: pd.DataFrame, path: int, places: IntArray) -> None:
         mine = cells[cells["path"].to_numpy() == path]
         cell, sector = mine["cell"].to_numpy(dtype=np.int64), mine["sector"].to_numpy(dtype=np.int64)
-        turns = np.arange(-2, 3)
-        self._headed = np.unique((cell[:, None] * _SECTORS + (sector[:, None] + turns) % _SECTORS).ravel())
-        self._cells = np.unique(cell)
+        at = np.searchsorted(places, cell)
+        seen = at < len(places)
+        seen[seen] = places[at[seen]] == cell[seen]  # a cell no ping lies in has no place
+        at, sector = at[seen], sector[seen]
+        self._table = np.zeros((len(places), _SECTORS + 1), dtype=bool)  # column 0: standing
+        self._table[at, 0] = True
+        for turn in range(-2, 3):
+            self._table[at, 1 + (sector + turn) % _SECTORS] = True
 
-    def admits(self, cell: IntArray, sector: IntArray) -> np.ndarray:
-        """Whether each ping (its cell key and heading sector, -1 if standing) may match the path."""
-        standing = sector < 0
-        keys = cell * _SECTORS + np.maximum(sector, 0)
-        return np.where(standing, _member(cell, self._cells), _member(keys, self._headed))
-
-
-def _member(values: IntArray, sorted_set: IntArray) -> np.ndarray:
-    """np.isin for a small sorted set and many values, without sorting the values."""
-    if len(sorted_set) == 0:
-        return np.zeros(len(values), dtype=bool)
-    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
-    return np.asarray(sorted_set[at] == values, dtype=bool)
+    def admits(self, place: IntArray, sector: IntArray) -> np.ndarray:
+        """Whether each ping (its place, and heading sector, -1 if standing) may match the path."""
+        return np.asarray(self._table[place, sector + 1], dtype=bool)
 
 
 def move_sectors(dx: FloatArray, dy: FloatArray, min_move_m: float) -> IntArray:

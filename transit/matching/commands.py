@@ -30,7 +30,7 @@ from transit.ledger.store import list_checkpoints
 from transit.matching.detect import CARRIER_COLUMNS, TRIP_COLUMNS, detect_day
 from transit.matching.exemptions import apply_exemptions, read_exemptions
 from transit.matching.health import infer_service_date
-from transit.matching.live import TickResult, tick
+from transit.matching.live import LiveState, TickResult, tick
 from transit.matching.realtime_ids import read_id_map
 from transit.matching.store import Decision, store_verdicts
 from transit.render import OutputFormat, frame_to_records, render_json, render_records
@@ -160,8 +160,9 @@ def match_command(
     clock = SystemClock()
     actor = f"live:{getpass.getuser()}"
     catalog = load_catalog(settings.ticket_catalog)
+    state = LiveState()  # per service date: the pings read so far and the tracked pairs
     while True:
-        for result in tick(sessions, clock, actor=actor):
+        for result in tick(sessions, clock, actor=actor, state=state):
             stored = result.stored
             sys.stdout.write(
                 f"{clock.now():%Y-%m-%dT%H:%M:%SZ} {result.service_date}: {stored.final} final, "

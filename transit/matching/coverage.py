@@ -92,17 +92,21 @@ def track_pairs(
     distinct, back = pings
     free_along, free_offset = grid.project(x[distinct], y[distinct])
     rows = distinct[back]
-    hopeful = _hopeful(pair, (free_along[back], free_offset[back], t[rows]), path, sched, rules)
-    keep = np.flatnonzero(hopeful[pair])
+    fold = fold_m(path, 2 * rules.match_radius_m)
+    near = _may_match(pair, (free_along[back], free_offset[back], t[rows]), fold, sched, rules)
+    keep = np.flatnonzero(_hopeful(pair, near, free_along[back], fold, sched, rules)[pair])
     here = rows[keep]
     keep = keep[_after_departure(pair[keep], (x[here], y[here], t[here]), path, sched, rules)]
+    # Only pings that may match are tracked; `adjacent` keeps what the others did: break a run of pings.
+    keep = keep[near[keep]]
+    adjacent = np.r_[False, np.diff(keep) == 1]
     pair, rows, back = pair[keep], rows[keep], back[keep]
     x, y, t = x[rows], y[rows], t[rows]
     dx, dy = motion[0][rows], motion[1][rows]
     along, offset = free_along[back], free_offset[back]
     ok = (offset <= rules.match_radius_m) & _plausible(along, t, pair, sched, rules)
     ok &= ~_against(dx, dy, along, path)
-    bound, since_s = _progress_bound(along, t, pair, ok, rules)
+    bound, since_s = _progress_bound(along, t, pair, ok, adjacent, rules)
     ahead = since_s * rules.max_speed_mps + rules.match_radius_m
     # The free projection stands wherever it already lies within the forward window (most pings).
     outside = (along < bound - BACK_TOLERANCE_M) | (along > bound + ahead)
@@ -110,32 +114,44 @@ def track_pairs(
     along[redo], offset[redo] = grid.project(
         x[redo], y[redo], bound[redo] - BACK_TOLERANCE_M, bound[redo] + ahead[redo], tie_m=_TIE_M
     )
-    matched = (offset <= rules.match_radius_m) & _plausible(along, t, pair, sched, rules)
-    matched &= ~_against(dx, dy, along, path)
+    matched = ok.copy()
+    matched[redo] = (offset[redo] <= rules.match_radius_m) & _plausible(
+        along[redo], t[redo], pair[redo], sched, rules
+    )
+    matched[redo] &= ~_against(dx[redo], dy[redo], along[redo], path)
     owner, intervals = _intervals(pair[matched], along[matched], t[matched], sched, rules)
     covered = np.bincount(owner, intervals[:, 1] - intervals[:, 0], minlength=len(sched.start_s))
     active = _active_span(pair[matched], along[matched], t[matched], len(sched.start_s), rules)
     return Tracks(keep, pair, along, matched, owner, intervals, covered.astype(np.float64), active)
 
 
-def _hopeful(
+def _may_match(
     pair: IntArray,
     free: tuple[FloatArray, FloatArray, FloatArray],
-    path: Path,
+    fold: float,
     sched: Schedules,
     rules: MatchRules,
 ) -> np.ndarray:
+    """Per row, whether the forward projection may match it: a ping it matches lies within the match radius
+    of the path, as its free projection (`free`: along, offset, time) does, so the two points lie within
+    twice the radius of each other and at most the path's fold (`fold_m`) apart along it; the schedule must
+    allow the vehicle somewhere within that fold of the free projection."""
+    along, offset, t = free
+    return np.asarray(
+        (offset <= rules.match_radius_m) & _plausible(along, t, pair, sched, rules, give_m=fold), dtype=bool
+    )
+
+
+def _hopeful(
+    pair: IntArray, near: np.ndarray, along: FloatArray, fold: float, sched: Schedules, rules: MatchRules
+) -> np.ndarray:
     """Per pair, whether it may cover rules.min_coverage of its trip; the others need no tracking.
 
-    An upper bound from the free projection (`free`: along, offset, time per row, pair-major): a ping the
-    forward projection matches lies within the match radius of the path, as its free projection does, so
-    the two points lie within twice the radius of each other and at most the path's fold (`fold_m`) apart
-    along it. Coverage cannot reach beyond the span of those reaches, plus one end step either side.
+    An upper bound from the rows that may match (`near`, `_may_match`) and their free projections (`along`,
+    pair-major): coverage cannot reach beyond the span of those, widened by the path's fold, plus one end
+    step either side.
     """
-    along, offset, t = free
     n = len(sched.start_s)
-    fold = fold_m(path, 2 * rules.match_radius_m)
-    near = (offset <= rules.match_radius_m) & _plausible(along, t, pair, sched, rules, give_m=fold)
     lo, hi = np.full(n, np.inf), np.full(n, -np.inf)
     rows = np.flatnonzero(near)
     if len(rows):
@@ -239,14 +255,17 @@ def _plausible(
 
 
 def _progress_bound(
-    along: FloatArray, t: FloatArray, pair: IntArray, ok: np.ndarray, rules: MatchRules
+    along: FloatArray, t: FloatArray, pair: IntArray, ok: np.ndarray, adjacent: np.ndarray, rules: MatchRules
 ) -> tuple[FloatArray, FloatArray]:
-    """Progress before each ping (most along of its pair's earlier trusted pings) and seconds since then."""
+    """Progress before each ping (most along of its pair's earlier trusted pings) and seconds since then.
+
+    `adjacent`: whether each row's previous row is the pair's previous ping (no ping left out between).
+    """
     same = np.r_[False, pair[1:] == pair[:-1]]
     moved = np.r_[0.0, np.diff(along)]
     fast = moved > np.r_[0.0, np.diff(t)] * rules.max_speed_mps + 2 * _STOP_RADIUS_M
-    step = same & ok & np.r_[False, ok[:-1]] & (moved >= -_STEP_BACK_M) & ~fast
-    trusted = step & np.r_[False, step[:-1]]
+    step = same & adjacent & ok & np.r_[False, ok[:-1]] & (moved >= -_STEP_BACK_M) & ~fast
+    trusted = step & adjacent & np.r_[False, step[:-1]]
     lift = pair * _GROUP
     best = np.maximum.accumulate(np.where(trusted, along, 0.0) + lift) - lift
     bound = np.where(same, np.r_[0.0, best[:-1]], 0.0)
@@ -275,7 +294,8 @@ def _intervals(
     if len(owner):
         first = np.r_[True, owner[1:] != owner[:-1]]
         last = np.r_[owner[1:] != owner[:-1], True]
-        step = np.minimum(_group_median(owner, hi - lo), _END_STEP_M)
+        _, medians = group_medians(owner, hi - lo)
+        step = np.minimum(np.repeat(medians, np.diff(np.r_[np.flatnonzero(first), len(owner)])), _END_STEP_M)
         lo[first] -= step[first]
         hi[last] += step[last]
     lo = np.clip(lo, sched.first_m[owner], sched.last_m[owner])
@@ -283,23 +303,30 @@ def _intervals(
     return merge_intervals(owner, np.column_stack((lo, hi)))
 
 
-def _group_median(group: IntArray, values: FloatArray) -> FloatArray:
-    """The median of `values` within each run of equal `group`, repeated for each row."""
-    order = np.lexsort((values, group))
-    starts = np.flatnonzero(np.r_[True, group[order][1:] != group[order][:-1]])
-    counts = np.diff(np.r_[starts, len(order)])
-    low = values[order][starts + (counts - 1) // 2]
-    high = values[order][starts + counts // 2]
-    median = (low + high) / 2
-    return np.repeat(median, counts)[np.argsort(order, kind="stable")]
+def group_medians(group: IntArray, values: FloatArray) -> tuple[IntArray, FloatArray]:
+    """The median of `values` within each run of equal `group` (sorted): the groups and their medians.
+
+    One sort on a float key (the group lifted above the values' range): several times faster than a
+    lexsort of the two; values closer than about 1e-6 of their range may swap, which moves no median more.
+    """
+    if len(group) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    low, span = float(values.min()), float(values.max() - values.min()) + 1.0
+    order = np.argsort((group - group[0]) * span + (values - low))
+    ranked = values[order]
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    counts = np.diff(np.r_[starts, len(group)])
+    return group[starts], (ranked[starts + (counts - 1) // 2] + ranked[starts + counts // 2]) / 2
 
 
 def merge_intervals(group: IntArray, pairs: FloatArray) -> tuple[IntArray, FloatArray]:
     """The union of closed intervals (k × 2) within each group: sorted, disjoint intervals and their group."""
     if len(pairs) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros((0, 2))
-    order = np.lexsort((pairs[:, 0], group))
-    group, pairs = group[order], pairs[order]
+    key = group * _GROUP + pairs[:, 0]  # as the running maximum below lifts them: groups kept apart
+    if np.any(key[1:] < key[:-1]):  # mostly in order already (forward pings): then timsort is quick
+        order = np.argsort(key, kind="stable")
+        group, pairs = group[order], pairs[order]
     lift = group * _GROUP
     reach = np.maximum.accumulate(pairs[:, 1] + lift) - lift
     starts = np.r_[True, (group[1:] != group[:-1]) | (pairs[1:, 0] > reach[:-1])]

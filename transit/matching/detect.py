@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from transit.gtfs.dayplan import ScheduleTables
-from transit.matching.assign import match_day
+from transit.matching.assign import TrackCache, match_day
 from transit.matching.health import START_SHIFTS_S, ServiceGaps, blind_shares, fleet_dark_timeline
 from transit.matching.paths import build_paths
 from transit.matching.realtime_ids import IdResolution, map_realtime_ids
@@ -49,13 +49,15 @@ def detect_day(
     rules: VerdictRules = VerdictRules(),  # noqa: B008 (frozen)
     as_of: dt.datetime | None = None,
     id_map: Mapping[str, Mapping[str, str]] | None = None,
+    cache: TrackCache | None = None,
 ) -> Detection:
     """The verdict of every trip instance of `plan` final at `as_of`, from `pings` (PING_FIELDS columns, any
     order). Without `as_of` (batch) every trip is final: as of the end of the last one plus the grace.
-    `id_map`: realtime ids to the feed's, per kind, beyond what `realtime_ids` resolves by itself."""
+    `id_map`: realtime ids to the feed's, per kind, beyond what `realtime_ids` resolves by itself.
+    `cache`: the live matcher's tracked pairs of earlier passes over this plan (`assign.TrackCache`)."""
     service_date = dt.date.fromisoformat(str(plan["service_date"].iloc[0])) if len(plan) else dt.date.min
     pings, resolved = map_realtime_ids(pings, feed, id_map)
-    evidence = match_day(build_paths(feed), plan, pings, use_trip_ids=use_trip_ids)
+    evidence = match_day(build_paths(feed), plan, pings, use_trip_ids=use_trip_ids, cache=cache)
     service_blind, fleet_blind = _blind(plan, pings, evidence, rules)
     keys = plan[KEY]
     service_up = keys.assign(service_up_share=1.0 - service_blind)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from transit.matching.coverage import Schedules
+from transit.matching.coverage import Schedules, group_medians
 from transit.matching.projection import FloatArray, IntArray
 
 EVIDENCE_COLUMNS = ("coverage", "first_s", "last_s", "lag_s", "id_share", "start_delay_s")
@@ -59,7 +59,9 @@ def compute_evidence(
     p = found.pair
     share = np.clip((found.along_m - sched.first_m[p]) / np.maximum(span[p], 1.0), 0.0, 1.0)
     lag = found.t_s - sched.start_s[p] - share * (sched.end_s[p] - sched.start_s[p])
-    delay = _median_per_pair(p, lag, n)
+    delay = np.full(n, np.nan)
+    lagging, medians = group_medians(p, lag)
+    delay[lagging] = medians
     first_s, last_s = _run_span(found, sched, at_stop_m, n)
     return pd.DataFrame(
         {
@@ -71,19 +73,6 @@ def compute_evidence(
             "start_delay_s": _start_delay_s(found, sched, at_stop_m, n),
         }
     )
-
-
-def _median_per_pair(pair: IntArray, values: FloatArray, n: int) -> FloatArray:
-    """The median of values within each pair (NaN for a pair without values)."""
-    out = np.full(n, np.nan)
-    if len(pair) == 0:
-        return out
-    order = np.lexsort((values, pair))
-    starts = np.flatnonzero(np.r_[True, pair[order][1:] != pair[order][:-1]])
-    counts = np.diff(np.r_[starts, len(order)])
-    ranked = values[order]
-    out[pair[order][starts]] = (ranked[starts + (counts - 1) // 2] + ranked[starts + counts // 2]) / 2
-    return out
 
 
 def _run_span(
@@ -98,7 +87,9 @@ def _run_span(
     first_s, last_s = np.full(n, np.nan), np.full(n, np.nan)
     if len(p) == 0:
         return first_s, last_s
-    furthest = np.lexsort((-along, p))
+    starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
+    most = np.repeat(np.maximum.reduceat(along, starts), np.diff(np.r_[starts, len(p)]))
+    furthest = np.flatnonzero(along == most)  # the first ping at the furthest point of each pair
     heads = furthest[np.r_[True, p[furthest][1:] != p[furthest][:-1]]]
     end = np.full(n, len(p))
     end[p[heads]] = heads

@@ -208,12 +208,12 @@ def _read_csv_columns(file: Path, data: bytes) -> tuple[pd.DataFrame, list[Rejec
         return None
     numeric = [f for f in FLOAT_FIELDS if f in known]
     dtypes: dict[str, str] = {header[i]: "category" for f, i in known.items()}
-    dtypes |= {header[known[f]]: "float64" for f in numeric} | {header[known["timestamp"]]: "str"}
+    dtypes |= {header[known[f]]: "float64" for f in numeric}  # timestamps too are categories: shared by pings
     try:
         table = pd.read_csv(
             io.BytesIO(data), encoding="utf-8-sig", header=0, usecols=[header[i] for i in known.values()],
             dtype=dtypes, keep_default_na=False, na_values={header[known[f]]: [""] for f in numeric},
-            skip_blank_lines=False, engine="c", low_memory=False,
+            skip_blank_lines=False, engine="c", low_memory=True,  # in chunks: half the peak memory
         )  # fmt: skip
     except (ValueError, pd.errors.ParserError):  # a non-number in a number column, a long record, ...
         return None
@@ -255,6 +255,8 @@ def _read_csv_columns(file: Path, data: bytes) -> tuple[pd.DataFrame, list[Rejec
 
 def _blank_lines(data: bytes, rows: int) -> np.ndarray:
     """Whether each data row (line i + 2) is an empty line."""
+    if b"\n\n" not in data and b"\n\r\n" not in data:  # most files: no line to find
+        return np.zeros(rows, dtype=bool)
     ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
     starts = np.r_[0, ends + 1]
     ends = np.r_[ends, len(data)]
@@ -270,7 +272,17 @@ def _blank_lines(data: bytes, rows: int) -> np.ndarray:
 
 
 def _timestamps(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """ISO 8601 with Z or an offset, or epoch seconds/milliseconds -> UTC ns; and where that failed."""
+    """ISO 8601 with Z or an offset, or epoch seconds/milliseconds -> UTC ns; and where that failed.
+
+    Each distinct text is parsed once: a fleet reporting every few seconds shares its timestamps.
+    """
+    categorical = text.astype("category")
+    stamps, _ = _distinct_timestamps(pd.Series(categorical.cat.categories.astype(str)))
+    stamps = np.r_[stamps, np.datetime64("NaT", "ns")][categorical.cat.codes.to_numpy()]  # -1: missing
+    return stamps, np.isnat(stamps)
+
+
+def _distinct_timestamps(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     values = text.fillna("").astype(str)
     suffix = values.str[-6:]
     distinct = pd.unique(suffix)
@@ -321,17 +333,19 @@ def _columns_frame(columns: Mapping[str, object], good: np.ndarray) -> pd.DataFr
     """The frame of the rows kept: UTC timestamps (us), floats, texts (str or None), as `_frame` makes."""
     data: dict[str, object] = {}
     n = int(good.sum())
+    rows = slice(None) if n == len(good) else good  # all good (most files): no copy
     for field in PING_FIELDS:
         value = columns[field]
         if value is None:
             data[field] = np.full(n, np.nan) if field in FLOAT_FIELDS else pd.Series([None] * n, dtype=object)
         elif field == "timestamp":
-            data[field] = pd.DatetimeIndex(np.asarray(value)[good], tz="UTC").as_unit("us")
+            data[field] = pd.DatetimeIndex(np.asarray(value)[rows], tz="UTC").as_unit("us")
         elif field in FLOAT_FIELDS:
-            data[field] = np.asarray(value)[good]
+            data[field] = np.asarray(value)[rows]
         else:
-            data[field] = pd.Series(np.asarray(value, dtype=object)[good], dtype=object)
-    return pd.DataFrame(data, columns=list(PING_FIELDS))
+            data[field] = pd.Series(np.asarray(value, dtype=object)[rows], dtype=object)
+    # Columns kept as they are, not stacked into blocks: that would copy millions of rows once more.
+    return pd.DataFrame(data, columns=list(PING_FIELDS), copy=False)
 
 
 def _read_csv_records(file: Path) -> tuple[pd.DataFrame, list[RejectedRow]]:

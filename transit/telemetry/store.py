@@ -271,15 +271,35 @@ def list_pings(session: Session, start: dt.datetime, end: dt.datetime) -> list[P
     ]
 
 
-def pings_frame(session: Session, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
-    """Stored pings with timestamp in [start, end) as a ping frame (PING_FIELDS columns, UTC timestamps)."""
+def pings_frame(
+    session: Session,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    fresh_since: tuple[dt.datetime, dt.datetime] | None = None,
+) -> pd.DataFrame:
+    """Stored pings with timestamp in [start, end) as a ping frame (PING_FIELDS columns, UTC timestamps).
+
+    `fresh_since` = (read_to, received_since): only those with a timestamp from read_to on (not read yet)
+    or received from received_since on (late pings for earlier times); a reader that read up to read_to
+    before passes what it read then, less a margin for transactions that commit late.
+    """
     columns = [getattr(PingRow, field) for field in PING_FIELDS]
-    rows = session.execute(select(*columns).where(PingRow.timestamp >= start, PingRow.timestamp < end)).all()
+    query = select(*columns).where(PingRow.timestamp >= start, PingRow.timestamp < end)
+    if fresh_since is not None:
+        read_to, received_since = fresh_since
+        query = query.where((PingRow.timestamp >= read_to) | (PingRow.received_at >= received_since))
+    rows = session.execute(query).all()
     frame = pd.DataFrame(rows, columns=list(PING_FIELDS))
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     for field in ("latitude", "longitude", "bearing", "speed"):
         frame[field] = pd.to_numeric(frame[field]).astype(float)
     return frame
+
+
+def newest_receipt(session: Session) -> dt.datetime | None:
+    """When the newest stored ping was received (None: none stored)."""
+    return session.scalar(select(func.max(PingRow.received_at)))
 
 
 def latest_positions(session: Session, since: dt.datetime) -> list[PingRow]:
