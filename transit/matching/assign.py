@@ -55,7 +55,7 @@ class _Pings:
     places: IntArray  # the distinct grid cell keys of the pings (candidates.cell_keys), sorted
     place: IntArray  # per ping: its cell's position in places
     sector: IntArray  # heading sector of its move, -1 under _SURE_MOVE_M
-    ids: dict[str, tuple[IntArray, IntArray]]  # trip_id, start_time, route_id: plan's and pings' (`_codes`)
+    ids: dict[str, tuple[np.ndarray, np.ndarray]]  # trip_id, start_time, route_id: plan's and pings' codes
     t0: float
 
     def key_of(self, vehicle: IntArray, t: FloatArray) -> FloatArray:
@@ -174,7 +174,7 @@ def _prepare_pings(pings: pd.DataFrame, origin: tuple[float, float], plan: pd.Da
     t = _seconds(pings["timestamp"])
     lat = pd.to_numeric(pings["latitude"]).to_numpy(dtype=float)
     lon = pd.to_numeric(pings["longitude"]).to_numpy(dtype=float)
-    codes, names = pd.factorize(pings["vehicle_id"].astype(str).to_numpy(dtype=object), sort=True)
+    codes, names = _vehicle_codes(pings["vehicle_id"])
     usable = np.flatnonzero(np.isfinite(t) & np.isfinite(lat) & np.isfinite(lon))
     # By vehicle, then time; of pings repeating a vehicle's time, the first in the input stays.
     rows = usable[np.lexsort((t[usable], codes[usable]))]
@@ -207,6 +207,19 @@ def _prepare_pings(pings: pd.DataFrame, origin: tuple[float, float], plan: pd.Da
         },
         t0=t0,
     )
+
+
+def _vehicle_codes(vehicle_id: pd.Series) -> tuple[IntArray, ObjectArray]:
+    """Per ping, a code of its vehicle id (as text); codes follow the sorted ids."""
+    codes, distinct = pd.factorize(vehicle_id.to_numpy(), use_na_sentinel=False)  # each id once
+    names = pd.Index(distinct).astype(str).to_numpy(dtype=object)
+    if len(set(names)) < len(names):  # ids that differ only in type (5 and "5"): one vehicle
+        codes, distinct = pd.factorize(vehicle_id.astype(str).to_numpy(dtype=object))
+        names = np.asarray(distinct, dtype=object)
+    order = np.argsort(names, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[codes], names[order]
 
 
 def _text(pings: pd.DataFrame, column: str) -> ObjectArray:
@@ -355,7 +368,9 @@ def _named_rows(seen: _Pings) -> Callable[[IntArray, IntArray], FloatArray]:
 _ABSENT = -2  # `_codes` of a missing id (-1: an id the plan does not have)
 
 
-def _codes(plan_ids: ObjectArray, pings: pd.DataFrame, column: str, rows: IntArray) -> tuple[IntArray, IntArray]:
+def _codes(
+    plan_ids: ObjectArray, pings: pd.DataFrame, column: str, rows: IntArray
+) -> tuple[np.ndarray, np.ndarray]:
     """The plan's ids and the ids of the ping rows `rows` in `column`, as codes of the plan's distinct ids
     (-1: not in the plan; _ABSENT: none). Each distinct ping id is looked up once."""
     known = pd.Index(pd.unique(plan_ids[pd.notna(plan_ids)]))

@@ -47,6 +47,7 @@ class ChoiceRules:
     overlap_share: float = 0.5
     layover_s: float = 900.0
     layover_m: float = 300.0
+    claim_slack_s: float = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +131,13 @@ def _kept_runs(pairs: pd.DataFrame, rules: ChoiceRules) -> IntArray:
     runs = runs.sort_values(["vehicle", "base"], ascending=[True, False], kind="stable")
     first, last = runs["first_s"].to_numpy(dtype=float), runs["last_s"].to_numpy(dtype=float)
     began, ended = runs["active_from_s"].to_numpy(dtype=float), runs["active_to_s"].to_numpy(dtype=float)
-    claim_from = np.minimum(np.fmax(first, began), runs["core_from_s"].to_numpy(dtype=float))
-    claim_to = np.maximum(np.fmin(last, ended), runs["core_to_s"].to_numpy(dtype=float))
+    core_from, core_to = runs["core_from_s"].to_numpy(dtype=float), runs["core_to_s"].to_numpy(dtype=float)
+    # The ends of a run outside its core (5% of its distance each) at its core's pace, plus a stand: a
+    # run whose first steps crawl for long (the vehicle still on its previous trip, along a shared
+    # stretch) does not claim that previous trip's time.
+    reach = (core_to - core_from) / 18.0 + rules.claim_slack_s
+    claim_from = np.maximum(np.minimum(np.fmax(first, began), core_from), core_from - reach)
+    claim_to = np.minimum(np.maximum(np.fmin(last, ended), core_to), core_to + reach)
     runs = runs.assign(claim_from=claim_from, claim_to=claim_to)
     columns = ["core_from_s", "core_to_s", "claim_from", "claim_to", "x0", "y0", "x1", "y1"]
     vehicle, rows = runs["vehicle"].to_numpy(), runs[columns].to_numpy(dtype=float).tolist()

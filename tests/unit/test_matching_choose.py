@@ -1,0 +1,60 @@
+"""Which runs of one vehicle stand: a run mostly inside a better run's time goes, consecutive trips stay."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from transit.matching.choose import ChoiceRules, _kept_runs
+from transit.matching.coverage import group_medians
+
+MINUTE = 60.0
+
+
+def runs(*rows: dict[str, float]) -> pd.DataFrame:
+    """Pairs of vehicle 0, one per run: times in minutes; terminals far apart unless given."""
+    frame = pd.DataFrame(rows)
+    for column in ("core_from_s", "core_to_s", "active_from_s", "active_to_s", "first_s", "last_s"):
+        frame[column] = frame[column] * MINUTE
+    frame["vehicle"] = 0
+    for column, default in (("x0", 0.0), ("y0", 0.0), ("x1", 5000.0), ("y1", 0.0)):
+        if column not in frame:
+            frame[column] = default
+    return frame
+
+
+def trip(run: int, base: float, core: tuple[float, float], active: tuple[float, float]) -> dict[str, float]:
+    return {
+        "run": run,
+        "base": base,
+        "core_from_s": core[0],
+        "core_to_s": core[1],
+        "active_from_s": active[0],
+        "active_to_s": active[1],
+        "first_s": active[0],
+        "last_s": active[1],
+    }
+
+
+def test_a_run_inside_a_better_runs_time_is_dropped() -> None:
+    # A bus on its own trip (minutes 0-30) passes along 8 minutes of another route's path.
+    pairs = runs(trip(1, 1.2, (1, 29), (0, 30)), trip(2, 0.4, (10, 18), (9, 19)))
+    assert list(_kept_runs(pairs, ChoiceRules())) == [1]
+
+
+def test_a_late_trip_stays_when_the_next_trip_crawls_along_its_end() -> None:
+    # Trip 1 ran late (minutes 16-31); the next trip's path shares trip 1's last stretch, so its first steps
+    # began at minute 21, while the bus was still on trip 1; its core (5%-95% of its distance) is 32-47.
+    # The next trip scores better, but it does not claim the ten minutes it crawled before its core.
+    pairs = runs(trip(1, 0.99, (16.5, 30.9), (16, 31.4)), trip(2, 1.02, (32.2, 47.2), (21.5, 52)))
+    assert sorted(_kept_runs(pairs, ChoiceRules()).tolist()) == [1, 2]
+
+
+def test_group_medians_are_the_medians_of_each_group() -> None:
+    rng = np.random.default_rng(3)
+    group = np.sort(rng.integers(0, 50, 2000))
+    values = rng.normal(0, 500, 2000)
+    groups, medians = group_medians(group, values)
+    expected = pd.Series(values).groupby(group).median()
+    assert list(groups) == list(expected.index)
+    assert np.allclose(medians, expected.to_numpy(), atol=1e-9)
