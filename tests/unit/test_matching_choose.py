@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from transit.matching.choose import ChoiceRules, _kept_runs
+from transit.matching.choose import ChoiceRules, Instances, _kept_runs, choose_pairs
 from transit.matching.coverage import group_medians
 
 MINUTE = 60.0
@@ -58,3 +58,41 @@ def test_group_medians_are_the_medians_of_each_group() -> None:
     expected = pd.Series(values).groupby(group).median()
     assert list(groups) == list(expected.index)
     assert np.allclose(medians, expected.to_numpy(), atol=1e-9)
+
+
+def scored_pair(
+    vehicle: int, instance: int, coverage: float, minutes: tuple[float, float]
+) -> dict[str, float]:
+    t0, t1 = minutes[0] * MINUTE, minutes[1] * MINUTE
+    return {
+        "vehicle": vehicle,
+        "instance": instance,
+        "coverage": coverage,
+        "lag_s": 0.0,
+        "id_share": 0.0,
+        "elsewhere": False,
+        **dict.fromkeys(("first_s", "active_from_s", "core_from_s"), t0),
+        **dict.fromkeys(("last_s", "active_to_s", "core_to_s"), t1),
+    }
+
+
+def test_a_partial_run_of_another_duty_by_a_vehicle_that_keeps_its_own_is_a_deadhead() -> None:
+    # Vehicle 0 runs block 0's trips 0 and 1 (path 0) and, between them, covers 40% of trip 2 of block 1
+    # (path 1) running empty along it. Vehicle 1 runs trip 3 of block 1 in full: a vehicle keeping to block 1.
+    instances = Instances(
+        path=np.array([0, 0, 1, 1]),
+        block=np.array([0, 0, 1, 1]),
+        terminals=np.array([[0.0, 0.0, 5000.0, 0.0]] * 4),
+    )
+    scored = pd.DataFrame(
+        [
+            scored_pair(0, 0, 1.0, (0, 30)),
+            scored_pair(0, 2, 0.4, (35, 45)),
+            scored_pair(0, 1, 1.0, (50, 80)),
+            scored_pair(1, 3, 1.0, (0, 30)),
+        ]
+    )
+    chosen = scored.loc[choose_pairs(scored, instances), "instance"].tolist()
+    assert sorted(chosen) == [0, 1, 3]
+    without = choose_pairs(scored, instances, rules=ChoiceRules(foreign_partial_penalty=0.0))
+    assert sorted(scored.loc[without, "instance"].tolist()) == [0, 1, 2, 3]

@@ -13,7 +13,9 @@ maximising
 
 where lag is how far the run is behind the instance's schedule (median over its pings), id_share the share
 of its pings whose payload names the instance, and same_duty whether the instance belongs to a duty (its
-block, or its route in a feed without blocks) the vehicle keeps to. A pair scoring under 0 is left out.
+block, or its route in a feed without blocks) the vehicle keeps to; a partial run (under 80% coverage) of a
+vehicle that keeps to another duty loses 1 (a deadhead along the route between two of its own trips). A pair
+scoring under 0 is left out.
 Duties are learnt from a first assignment without them: a vehicle keeps to a duty holding at least
 `min_block_runs` of its trips and `min_block_share` of them. A late bus then keeps its own trip rather than
 the next one of another block, as real trackers, which label a bus by its block, report it.
@@ -48,6 +50,8 @@ class ChoiceRules:
     layover_s: float = 900.0
     layover_m: float = 300.0
     claim_slack_s: float = 300.0
+    foreign_partial_penalty: float = 1.0
+    foreign_partial_below: float = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,11 @@ def choose_pairs(
     blocks = _vehicle_blocks(pairs.loc[chosen], rules)
     same = pd.MultiIndex.from_arrays([pairs["vehicle"], pairs["block"]]).isin(blocks)
     pairs["base"] += rules.block_bonus * same
+    # A vehicle that keeps to a duty and covers only part of another duty's trip was most likely running
+    # empty along it between two of its own trips (a deadhead), not running it.
+    dutiful = pairs["vehicle"].isin(blocks.get_level_values("vehicle"))
+    foreign = dutiful & ~same & (pairs["coverage"] < rules.foreign_partial_below)
+    pairs["base"] -= rules.foreign_partial_penalty * foreign
     return np.asarray(
         _assign(pairs[pairs["run"].isin(_kept_runs(pairs, rules))], pairs["base"]), dtype=np.int64
     )
