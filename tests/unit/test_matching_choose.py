@@ -70,7 +70,6 @@ def scored_pair(
         "coverage": coverage,
         "lag_s": 0.0,
         "id_share": 0.0,
-        "elsewhere": False,
         **dict.fromkeys(("first_s", "active_from_s", "core_from_s"), t0),
         **dict.fromkeys(("last_s", "active_to_s", "core_to_s"), t1),
     }

@@ -17,7 +17,7 @@ import pandas as pd
 
 from transit.matching.candidates import PathFilter, cell_keys, find_candidates, move_sectors, path_cells
 from transit.matching.choose import Instances, choose_pairs
-from transit.matching.coverage import MatchRules, Schedules, Tracks, track_pairs
+from transit.matching.coverage import MatchRules, Schedules, track_pairs
 from transit.matching.evidence import EVIDENCE_COLUMNS, CoveredStretches, MatchedPings, compute_evidence
 from transit.matching.paths import PathIndex
 from transit.matching.projection import FloatArray, IntArray, NearbySegments, ObjectArray, to_local_xy
@@ -30,8 +30,6 @@ MATCH_COLUMNS = (
 )  # fmt: skip
 _EPOCH = pd.Timestamp(0, tz="UTC")
 _SURE_MOVE_M = 80.0  # a move this long has a heading well above 30 m GPS noise
-_END_AWAY_M = 300.0  # a covered stretch starting (ending) this far from the first (last) stop
-_AROUND_S = 180.0  # ... while the vehicle reported within this before (after) it
 _ACTIVE_COLUMNS = ("active_from_s", "core_from_s", "core_to_s", "active_to_s")  # Tracks.active_s
 _THREADS = max(1, min(4, os.cpu_count() or 1))  # paths are tracked on this many threads
 _PART_PAIRS = 2000  # candidate pairs of one path tracked at once
@@ -80,8 +78,8 @@ class _Plan:
 class TrackCache:
     """The live matcher's per-vehicle state: tracked pairs kept from one pass over a day to the next.
 
-    A pair's evidence depends only on its vehicle's pings from its window's start to _AROUND_S after its
-    end, so it stands as long as none of those changed. Before each pass the caller says, per vehicle_id,
+    A pair's evidence depends only on its vehicle's pings within its window, so it stands as long as none
+    of those changed. Before each pass the caller says, per vehicle_id,
     the time (epoch s) of its earliest ping that is new since the last pass (`changed_from`; a vehicle
     absent from it has none); pairs whose horizon ends before that are taken from the cache, the others
     are tracked again. Entries belong to one plan (its rows): keep one cache per service date and feed.
@@ -259,8 +257,8 @@ def _score_pairs(
 
 
 def _horizon_s(day: _Plan, instance: IntArray, rules: MatchRules) -> FloatArray:
-    """The last time (epoch s) whose pings a pair's evidence depends on (`_seen_elsewhere` looks beyond)."""
-    return np.asarray(day.end_s[instance] + rules.after_end_s + _AROUND_S, dtype=np.float64)
+    """The last time (epoch s) whose pings a pair's evidence depends on: its window's end."""
+    return np.asarray(day.end_s[instance] + rules.after_end_s, dtype=np.float64)
 
 
 def _cached(
@@ -337,7 +335,7 @@ def _track_pairs(
     scored = (
         pd.concat(frames).sort_index()
         if frames
-        else pd.DataFrame(columns=[*EVIDENCE_COLUMNS, *_ACTIVE_COLUMNS, "elsewhere"])
+        else pd.DataFrame(columns=[*EVIDENCE_COLUMNS, *_ACTIVE_COLUMNS])
     )
     scored["vehicle"] = pairs["vehicle"].to_numpy(dtype=np.int64)
     scored["instance"] = pairs["instance"].to_numpy(dtype=np.int64)
@@ -425,7 +423,6 @@ def _score_path(
     evidence = compute_evidence(found, sched, tracks.covered_m, rules.at_stop_m)
     for k, column in enumerate(_ACTIVE_COLUMNS):
         evidence[column] = tracks.active_s[:, k]
-    evidence["elsewhere"] = _seen_elsewhere(seen, vehicle, sched, tracks)
     return evidence, tracks.interval_pair, tracks.intervals
 
 
@@ -441,31 +438,6 @@ def _rows_within(keys: FloatArray, opens: FloatArray, closes: FloatArray) -> Int
     begin, end = lo[heads], reach[np.r_[heads[1:] - 1, len(lo) - 1]]
     count = end - begin
     return np.repeat(begin - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
-
-
-def _seen_elsewhere(seen: _Pings, vehicle: IntArray, sched: Schedules, tracks: Tracks) -> np.ndarray:
-    """Pairs that cover only a middle stretch of the path while their vehicle kept reporting before and
-    after: it was visibly elsewhere when it would have run the rest (a deadhead along another route, or
-    the shared part of another route's corridor), unlike a silent tracker, which leaves no pings.
-    """
-    n = len(vehicle)
-    lo, hi = np.full(n, np.inf), np.full(n, -np.inf)
-    np.minimum.at(lo, tracks.interval_pair, tracks.intervals[:, 0])
-    np.maximum.at(hi, tracks.interval_pair, tracks.intervals[:, 1])
-    middle = (lo > sched.first_m + _END_AWAY_M) & (hi < sched.last_m - _END_AWAY_M)
-    began, ended = tracks.active_s[:, 0], tracks.active_s[:, 3]
-    before = _pings_between(seen, vehicle, began - _AROUND_S, began - 1.0)
-    after = _pings_between(seen, vehicle, ended + 1.0, ended + _AROUND_S)
-    return np.asarray(middle & before & after, dtype=bool)
-
-
-def _pings_between(seen: _Pings, vehicle: IntArray, t0: FloatArray, t1: FloatArray) -> np.ndarray:
-    """Whether each vehicle has a ping in [t0, t1] (NaN bounds: no)."""
-    ok = np.isfinite(t0) & np.isfinite(t1)
-    t0, t1 = np.nan_to_num(t0), np.nan_to_num(t1)
-    first = np.searchsorted(seen.key, seen.key_of(vehicle, t0), side="left")
-    last = np.searchsorted(seen.key, seen.key_of(vehicle, t1), side="right")
-    return np.asarray(ok & (last > first), dtype=bool)
 
 
 def _report(

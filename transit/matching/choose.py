@@ -2,12 +2,11 @@
 
 A bus running one trip at 10-minute headways also fits the instances just before and after it, so the
 candidate pairs of one vehicle on one path that see the same pings are one physical *run* seen against
-several instances. Only pairs that could matter are eligible: coverage of at least 20%, not more than 10
-minutes ahead of the schedule, and not a middle stretch covered while the vehicle was visibly elsewhere. A
-run that better runs of the same vehicle (and the layovers between them) mostly cover in time is dropped:
-the shared end of one trip and start of the next can look like a run of a third route. Then, path by path,
-runs and instances are matched one to one (an optimal assignment, `scipy.optimize.linear_sum_assignment`)
-maximising
+several instances. Only pairs that could matter are eligible: coverage of at least 20%, and not more than
+10 minutes ahead of the schedule. A run that better runs of the same vehicle (and the layovers between them)
+mostly cover in time is dropped: the shared end of one trip and start of the next can look like a run of a
+third route. Then, path by path, runs and instances are matched one to one (an optimal assignment,
+`scipy.optimize.linear_sum_assignment`) maximising
 
     coverage - delay_weight * (lag / delay_scale)^2 + trip_id_bonus * id_share + block_bonus * same_duty
 
@@ -74,11 +73,10 @@ def choose_pairs(
     """Index labels of the chosen rows of `scored` (one per trip instance at most, one per run at most).
 
     `scored`: one row per candidate pair with vehicle, instance, coverage, first_s, last_s, lag_s, id_share,
-    elsewhere and the active and core spans (assign._ACTIVE_COLUMNS).
+    and the active and core spans (assign._ACTIVE_COLUMNS).
     """
     eligible = (scored["coverage"] >= rules.min_coverage) & scored["core_from_s"].notna()
     eligible &= ~(scored["lag_s"] < rules.earliest_lag_s)  # a bus this far ahead runs another trip
-    eligible &= ~scored["elsewhere"].astype(bool)  # it was seen elsewhere, not running this trip
     pairs = scored[eligible].copy()
     if pairs.empty:
         return np.zeros(0, dtype=np.int64)
