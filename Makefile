@@ -49,7 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python -m bench.bench_accuracy --seeds 10
 	$(BIN)/python -m bench.bench_capmetro
-	$(BIN)/python -m bench.bench_detect --routes 300 --vehicles 1000 --runs 1
+	$(BIN)/python -m bench.bench_detect --routes 300 --vehicles 1000 --interval 6 --runs 3
 	$(BIN)/python -m bench.bench_ledger --events 100000 --runs 3
 	$(BIN)/python -m bench.bench_routes_evaluate --runs 5
 	$(BIN)/python -m bench.bench_routes_overlap --runs 3
