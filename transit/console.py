@@ -11,7 +11,6 @@ from typing import Annotated, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
-from alembic.util import CommandError
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,9 +41,6 @@ def user_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(2) from None
         except (ArgumentError, NoSuchModuleError) as exc:
             typer.echo(f"error: TRANSIT_DATABASE_URL is not a usable database URL: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except CommandError as exc:  # alembic: an unknown revision
-            typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
         except OSError as exc:  # a path the user named cannot be written or read
             typer.echo(f"error: {exc.filename or ''}: {exc.strerror or exc}", err=True)

@@ -13,6 +13,8 @@ import pytest
 from tests.support import run_cli
 from transit.matching.detect import CARRIER_COLUMNS, TRIP_COLUMNS
 
+pytestmark = pytest.mark.xdist_group("detect_cli")  # one city and simulated day: one worker (loadgroup)
+
 DAY = "2026-12-01"
 
 

@@ -20,6 +20,8 @@ from tests.support import run_cli
 from transit.gtfs.geo import haversine_m
 from transit.tickets.generate import PlantedZone, plant_flood_zones
 
+pytestmark = pytest.mark.xdist_group("tickets_reports")  # one generated history: one worker (loadgroup)
+
 PER_YEAR = 20_000
 YEARS = (2024, 2025, 2026)
 PLANTED = plant_flood_zones(YEARS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
 import transit.gtfs.store
@@ -29,3 +30,14 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
 
 def test_the_database_is_at_the_head_revision(database_url: str) -> None:
     assert migrate.current_revision(database_url) == migrate.head_revision()
+
+
+def test_the_revisions_read_without_alembic_are_the_ones_alembic_reads(database_url: str) -> None:
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        assert (
+            migrate.current_revision(database_url)
+            == MigrationContext.configure(connection).get_current_revision()
+        )
+    engine.dispose()
+    assert migrate.head_revision() == ScriptDirectory(str(migrate.MIGRATIONS)).get_current_head()

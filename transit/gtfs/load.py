@@ -9,10 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import gtfs_kit
 import pandas as pd
-from gtfs_kit import constants as gk_constants
 from pandas.api.types import pandas_dtype
 
 from transit.errors import FeedInvalid
@@ -22,6 +21,9 @@ from transit.gtfs.dayplan import build_day_plan, build_trip_table
 from transit.gtfs.findings import Findings
 from transit.gtfs.model import Finding, RawFeed, Severity
 from transit.gtfs.source import read_raw_feed, read_raw_feed_archive
+
+if TYPE_CHECKING:
+    import gtfs_kit
 
 # gtfs-kit reads headway_secs as Int16, which overflows past 9 h; validation already proved these integers.
 _WIDER = {"Int16": "Int64", "Int8": "Int64"}
@@ -89,6 +91,9 @@ def _loaded(source: str, raw: RawFeed | None, findings: list[Finding]) -> Loaded
 
 def to_gtfs_kit_feed(raw: RawFeed) -> gtfs_kit.Feed:
     """A gtfs-kit Feed from validated text tables: empty strings become NA, columns get gtfs-kit's types."""
+    import gtfs_kit  # over half a second to import (folium, geopandas): paid only where a feed is loaded
+    from gtfs_kit import constants as gk_constants
+
     tables: dict[str, pd.DataFrame | None] = {}
     for name in gk_constants.DTYPES:
         table = raw.get(name)
