@@ -83,6 +83,8 @@ def _postgresql_guards() -> None:
             IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
                 CREATE ROLE {APP_ROLE} LOGIN;
             END IF;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;  -- another session (a parallel test worker) created the role meanwhile: roles are per server
         END $$
         """
     )
