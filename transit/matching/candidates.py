@@ -21,7 +21,7 @@ _KEY = np.int64(1 << 31)
 _MIN_MINUTES = 3
 _CHUNK_ROWS = 250_000  # distinct (cell, vehicle, minute, heading) rows merged at once
 _SECTORS = 8  # heading sectors of 45 degrees
-_MIN_MOVE_M = 20.0  # a ping has a heading when the vehicle moved this far since its previous ping
+MIN_MOVE_M = 20.0  # a ping has a heading when the vehicle moved this far since its previous ping
 
 
 def path_cells(paths: PathIndex, cell_m: float = CELL_M) -> pd.DataFrame:
@@ -64,20 +64,27 @@ def find_candidates(
     cells: pd.DataFrame,
     ping: tuple[IntArray, FloatArray, FloatArray, FloatArray],
     instance: tuple[IntArray, FloatArray, FloatArray],
+    cells_of_pings: tuple[IntArray, IntArray, IntArray] | None = None,
     cell_m: float = CELL_M,
 ) -> pd.DataFrame:
     """Candidate pairs (columns vehicle, instance) from pings (vehicle code, x, y, epoch s) and instances.
 
     Pings are sorted by vehicle then time. `instance` holds each trip instance's path (-1: none) and window
-    start and end (epoch seconds). Numpy throughout, on packed integer keys: a day has millions of pings.
+    start and end (epoch seconds). `cells_of_pings`, if the caller has them: the sorted distinct cell keys
+    of the pings (`cell_keys`), each ping's position in them, and its heading (`ping_sectors`). Numpy
+    throughout, on packed integer keys: a day has millions of pings.
     """
     vehicle, x, y, t = ping
     minute = np.floor(t / 60).astype(np.int64)
     base = int(minute.min()) if len(minute) else 0
-    sector = _ping_sectors(vehicle, x, y)
+    if cells_of_pings is None:
+        places, place = np.unique(cell_keys(x, y, cell_m), return_inverse=True)
+        sector = ping_sectors(vehicle, x, y)
+    else:
+        places, place, sector = cells_of_pings
     moving = sector >= 0
     # Distinct (cell, vehicle, minute, heading) of moving pings.
-    places, place = np.unique(cell_keys(x[moving], y[moving], cell_m), return_inverse=True)
+    place = place[moving]
     sizes = (
         len(places),
         int(vehicle.max()) + 1 if len(vehicle) else 1,
@@ -98,8 +105,8 @@ def find_candidates(
     sector_of = cells["sector"].to_numpy(dtype=np.int64)[known][order]
     lo = np.searchsorted(by_place, seen_rows[0])
     count = np.searchsorted(by_place, seen_rows[0], side="right") - lo
-    # Per path, the (minute, vehicle) it saw a vehicle going its way; in chunks (each row meets many paths).
-    near_paths = _Packed((int(path_of.max()) + 1 if len(path_of) else 1, sizes[2], sizes[1]))
+    # Per path, the (vehicle, minute) it saw a vehicle going its way; in chunks (each row meets many paths).
+    near_paths = _Packed((int(path_of.max()) + 1 if len(path_of) else 1, sizes[1], sizes[2]))
     found: list[IntArray] = []
     ends = np.cumsum(count)
     start = 0
@@ -112,24 +119,45 @@ def find_candidates(
         turn = (seen_rows[3][row] - sector_of[at_cell]) % _SECTORS
         same_way = np.minimum(turn, _SECTORS - turn) <= 2
         row, at_cell = row[same_way], at_cell[same_way]
-        found.append(pd.unique(near_paths.encode(path_of[at_cell], seen_rows[2][row], seen_rows[1][row])))
+        found.append(pd.unique(near_paths.encode(path_of[at_cell], seen_rows[1][row], seen_rows[2][row])))
         start = int(part[-1]) + 1
+    # Sorted by path, vehicle, minute: key = group * minutes + minute, a group being one (path, vehicle).
     near = _distinct(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
-    near_path, near_minute, near_vehicle = near_paths.decode(near)  # sorted by path, then minute
-    near_key = near_path * _KEY + near_minute
+    return _enough_minutes(near, near_paths, instance, base)
+
+
+def _enough_minutes(
+    near: IntArray, near_paths: _Packed, instance: tuple[IntArray, FloatArray, FloatArray], base: int
+) -> pd.DataFrame:
+    """The (vehicle, instance) pairs whose vehicle went the instance's path's way in at least _MIN_MINUTES
+    distinct minutes of its window. `near`: sorted keys of (path, vehicle, minute - base) in `near_paths`.
+
+    Each instance meets each vehicle seen on its path once: two binary searches count its minutes in the
+    window (not one row per minute and instance).
+    """
+    _, vehicles, minutes = near_paths.sizes
+    group = near // minutes  # path * vehicles + vehicle
+    heads = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if len(group) else np.zeros(0, np.int64)
+    groups = group[heads]
+    group_path = groups // vehicles
     path, start_s, end_s = instance
-    lo_min = np.floor(start_s / 60).astype(np.int64) - base
-    hi_min = np.floor(end_s / 60).astype(np.int64) - base
-    first = np.searchsorted(near_key, path * _KEY + lo_min, side="left")
-    last = np.searchsorted(near_key, path * _KEY + hi_min, side="right")
-    last = np.where(path >= 0, last, first)
+    # Per instance, the groups of its path: groups[first[i]:last[i]].
+    first = np.searchsorted(group_path, path, side="left")
+    last = np.where(path >= 0, np.searchsorted(group_path, path, side="right"), first)
     count = last - first
-    row = np.repeat(first - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
-    pairs = _Packed((sizes[1], len(path)))
-    key, minutes = np.unique(
-        pairs.encode(near_vehicle[row], np.repeat(np.arange(len(path)), count)), return_counts=True
+    owner = np.repeat(np.arange(len(path)), count)
+    at = np.repeat(first - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
+    # Windows clipped to the minutes of the pings, so that a search never reaches into the next group.
+    lo_min = np.clip(np.floor(start_s / 60).astype(np.int64) - base, 0, minutes)
+    hi_min = np.clip(np.floor(end_s / 60).astype(np.int64) - base, -1, minutes - 1)
+    key = groups[at] * minutes
+    inside = np.searchsorted(near, key + hi_min[owner], side="right") - np.searchsorted(
+        near, key + lo_min[owner], side="left"
     )
-    kept_vehicle, kept_instance = pairs.decode(key[minutes >= _MIN_MINUTES])
+    kept = inside >= _MIN_MINUTES
+    vehicle, instance_of = groups[at][kept] % vehicles, owner[kept]
+    order = np.lexsort((instance_of, vehicle))
+    kept_vehicle, kept_instance = vehicle[order], instance_of[order]
     return pd.DataFrame({"vehicle": kept_vehicle, "instance": kept_instance})
 
 
@@ -204,10 +232,10 @@ def _sector(dx: FloatArray, dy: FloatArray) -> IntArray:
     return np.where(np.hypot(dx, dy) > 0, sector, -1)
 
 
-def _ping_sectors(vehicle: IntArray, x: FloatArray, y: FloatArray) -> IntArray:
-    """Heading sector of each ping from the vehicle's previous ping; -1 if it moved under _MIN_MOVE_M."""
+def ping_sectors(vehicle: IntArray, x: FloatArray, y: FloatArray) -> IntArray:
+    """Heading sector of each ping from the vehicle's previous ping; -1 if it moved under MIN_MOVE_M."""
     if len(vehicle) == 0:
         return np.zeros(0, dtype=np.int64)
     dx, dy = np.r_[0.0, np.diff(x)], np.r_[0.0, np.diff(y)]
     same = np.r_[False, vehicle[1:] == vehicle[:-1]]
-    return np.where(same, move_sectors(dx, dy, _MIN_MOVE_M), -1)
+    return np.where(same, move_sectors(dx, dy, MIN_MOVE_M), -1)

@@ -153,12 +153,14 @@ def _kept_runs(pairs: pd.DataFrame, rules: ChoiceRules) -> IntArray:
     # Plain Python per vehicle: a few dozen runs each, where numpy's per-call cost would dominate.
     for head, tail in zip(heads[:-1], heads[1:], strict=True):
         claims: list[Claim] = []  # kept so far, in order of their start
+        stretches: list[tuple[float, float]] = []  # their union, bridged (changes only when a run is kept)
         for k in range(head, tail):
             t0, t1, c0, c1, x0, y0, x1, y1 = rows[k]
-            covered = sum(max(0.0, min(hi, t1) - max(lo, t0)) for lo, hi in _bridged(claims, rules))
+            covered = sum(max(0.0, min(hi, t1) - max(lo, t0)) for lo, hi in stretches if hi > t0 and lo < t1)
             if covered <= rules.overlap_share * max(t1 - t0, 1.0):
                 keep[k] = True
                 insort(claims, (c0, c1, x0, y0, x1, y1))
+                stretches = _bridged(claims, rules)
     return np.asarray(runs.index[keep], dtype=np.int64)
 
 
@@ -201,10 +203,11 @@ def _assign(pairs: pd.DataFrame, score: pd.Series) -> pd.Index:
         matrix = np.full((len(runs), len(instances) + len(runs)), -1.0)
         matrix[run_code, instance_code] = group["score"].to_numpy()
         matrix[np.arange(len(runs)), len(instances) + np.arange(len(runs))] = 0.0  # left unassigned
+        label = np.zeros(matrix.shape, dtype=np.int64)  # the pair behind each cell
+        label[run_code, instance_code] = group.index.to_numpy(dtype=np.int64)
         rows, cols = linear_sum_assignment(matrix, maximize=True)
         taken = cols < len(instances)
-        lookup = pd.Series(group.index, index=pd.MultiIndex.from_arrays([run_code, instance_code]))
-        chosen.append(pd.Index(lookup.loc[list(zip(rows[taken], cols[taken], strict=True))].to_numpy()))
+        chosen.append(pd.Index(label[rows[taken], cols[taken]]))
     return chosen[0].append(chosen[1:]) if chosen else pd.Index([], dtype=np.int64)
 
 

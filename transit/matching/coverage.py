@@ -93,12 +93,13 @@ def track_pairs(
     free_along, free_offset = grid.project(x[distinct], y[distinct])
     rows = distinct[back]
     fold = fold_m(path, 2 * rules.match_radius_m)
-    near = _may_match(pair, (free_along[back], free_offset[back], t[rows]), fold, sched, rules)
-    keep = np.flatnonzero(_hopeful(pair, near, free_along[back], fold, sched, rules)[pair])
+    # Only pings that may match are tracked; `adjacent` keeps what the others did: break a run of pings.
+    keep = np.flatnonzero(
+        _may_match(pair, (free_along[back], free_offset[back], t[rows]), fold, sched, rules)
+    )
+    keep = keep[_hopeful(pair[keep], free_along[back[keep]], fold, sched, rules)[pair[keep]]]
     here = rows[keep]
     keep = keep[_after_departure(pair[keep], (x[here], y[here], t[here]), path, sched, rules)]
-    # Only pings that may match are tracked; `adjacent` keeps what the others did: break a run of pings.
-    keep = keep[near[keep]]
     adjacent = np.r_[False, np.diff(keep) == 1]
     pair, rows, back = pair[keep], rows[keep], back[keep]
     x, y, t = x[rows], y[rows], t[rows]
@@ -143,22 +144,20 @@ def _may_match(
 
 
 def _hopeful(
-    pair: IntArray, near: np.ndarray, along: FloatArray, fold: float, sched: Schedules, rules: MatchRules
+    pair: IntArray, along: FloatArray, fold: float, sched: Schedules, rules: MatchRules
 ) -> np.ndarray:
     """Per pair, whether it may cover rules.min_coverage of its trip; the others need no tracking.
 
-    An upper bound from the rows that may match (`near`, `_may_match`) and their free projections (`along`,
-    pair-major): coverage cannot reach beyond the span of those, widened by the path's fold, plus one end
-    step either side.
+    An upper bound from the rows that may match (`_may_match`: their pair, sorted, and free projection):
+    coverage cannot reach beyond the span of those, widened by the path's fold, plus one end step either
+    side.
     """
     n = len(sched.start_s)
     lo, hi = np.full(n, np.inf), np.full(n, -np.inf)
-    rows = np.flatnonzero(near)
-    if len(rows):
-        heads = rows[np.r_[True, pair[rows][1:] != pair[rows][:-1]]]
-        at = np.searchsorted(rows, heads)
-        lo[pair[heads]] = np.minimum.reduceat(along[rows], at) - fold - _END_STEP_M
-        hi[pair[heads]] = np.maximum.reduceat(along[rows], at) + fold + _END_STEP_M
+    if len(pair):
+        heads = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+        lo[pair[heads]] = np.minimum.reduceat(along, heads) - fold - _END_STEP_M
+        hi[pair[heads]] = np.maximum.reduceat(along, heads) + fold + _END_STEP_M
     reach = np.clip(hi, sched.first_m, sched.last_m) - np.clip(lo, sched.first_m, sched.last_m)
     span = sched.last_m - sched.first_m
     return np.asarray(
@@ -196,11 +195,14 @@ def _against(dx: FloatArray, dy: FloatArray, along: FloatArray, path: Path) -> n
     """Whether each move (dx, dy) of at least _MIN_MOVE_M runs more than 120 degrees off the path at along."""
     if len(path.x) < 2:
         return np.zeros(len(dx), dtype=bool)
+    px, py = np.diff(path.x), np.diff(path.y)
+    length = np.hypot(px, py)
+    ux = np.divide(px, length, out=np.zeros_like(px), where=length > 0)  # unit directions (0: no length)
+    uy = np.divide(py, length, out=np.zeros_like(py), where=length > 0)
     seg = np.clip(np.searchsorted(path.cum_m, along, side="right") - 1, 0, len(path.x) - 2)
-    px, py = path.x[seg + 1] - path.x[seg], path.y[seg + 1] - path.y[seg]
-    moved, length = np.hypot(dx, dy), np.hypot(px, py)
-    cosine = np.divide(dx * px + dy * py, moved * length, out=np.zeros(len(dx)), where=moved * length > 0)
-    return np.asarray((moved >= _MIN_MOVE_M) & (cosine < -0.5), dtype=bool)
+    # cos > -0.5 ⇔ dx·u + dy·u > -0.5·moved (for a move of at least _MIN_MOVE_M; 0 for a segment of none)
+    moved = np.hypot(dx, dy)
+    return np.asarray((moved >= _MIN_MOVE_M) & (dx * ux[seg] + dy * uy[seg] < -0.5 * moved), dtype=bool)
 
 
 def _after_departure(

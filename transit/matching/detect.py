@@ -102,6 +102,7 @@ def vehicle_carriers(plan: pd.DataFrame, evidence: pd.DataFrame, pings: pd.DataF
     ran = evidence[KEY + ["vehicle_ids"]].merge(plan[KEY + ["carrier_id"]], on=KEY)
     ran = ran.assign(vehicle_id=ran["vehicle_ids"].astype(str).str.split(",")).explode("vehicle_id")
     by_trips = ran.groupby("vehicle_id")["carrier_id"].agg(lambda c: c.mode().iloc[0])
-    named = pings.dropna(subset=["carrier_id"]).groupby("vehicle_id", observed=True)["carrier_id"].first()
+    payload = pings[["vehicle_id", "carrier_id"]]  # two columns, not a copy of the whole frame
+    named = payload[payload["carrier_id"].notna()].groupby("vehicle_id", observed=True)["carrier_id"].first()
     combined: pd.Series = pd.concat([by_trips, named[~named.index.isin(by_trips.index)]])
     return combined

@@ -101,8 +101,10 @@ def fleet_dark_timeline(
     minutes = int((max(int(times[1].max()), int(stamps.max()) if len(stamps) else 0) - low) // MINUTE_NS) + 2
     reach = int(window.value // MINUTE_NS)
     carriers = plan["carrier_id"].to_numpy()
-    owner = pings["vehicle_id"].astype(object).map(vehicle_carrier).to_numpy()
-    minute_of = (stamps - low) // MINUTE_NS
+    # Vehicles as codes, each id mapped to its carrier once (not once per ping).
+    vehicle, names = pd.factorize(pings["vehicle_id"].to_numpy())
+    owner_of = pd.Series(names, dtype=object).map(vehicle_carrier).to_numpy(dtype=object)
+    seen_key = vehicle.astype(np.int64) * (minutes + 1) + (stamps - low) // MINUTE_NS
     out: dict[object, np.ndarray] = {}
     for carrier in pd.unique(carriers):
         rows = carriers == carrier
@@ -111,11 +113,9 @@ def fleet_dark_timeline(
         needed = np.cumsum(np.bincount(start, minlength=minutes + 1)[: minutes + 1]) - np.cumsum(
             np.bincount(end, minlength=minutes + 1)[: minutes + 1]
         )
-        mine = owner == carrier
-        seen = pd.DataFrame(
-            {"v": pings["vehicle_id"].to_numpy()[mine], "m": minute_of[mine]}
-        ).drop_duplicates()
-        reporting = _distinct_within(seen, reach, minutes + 1)
+        mine = np.isin(vehicle, np.flatnonzero(owner_of == carrier))
+        seen = np.sort(pd.unique(seen_key[mine]))  # distinct (vehicle, minute), by vehicle then minute
+        reporting = _distinct_within((seen // (minutes + 1), seen % (minutes + 1)), reach, minutes + 1)
         # With nothing scheduled it still needs one vehicle: a late trip may run then. The trip judged may be
         # missed, its bus off the air: the share counts the others (one fewer), unless none reports at all.
         dark = (reporting < min_share * (np.maximum(needed, 1) - 1)) | (reporting == 0)
@@ -128,13 +128,13 @@ def fleet_dark_timeline(
     return low, out
 
 
-def _distinct_within(seen: pd.DataFrame, reach: int, minutes: int) -> np.ndarray:
-    """Per minute, how many vehicles had a ping-minute within ± reach (seen: distinct vehicle, minute)."""
+def _distinct_within(seen: tuple[np.ndarray, np.ndarray], reach: int, minutes: int) -> np.ndarray:
+    """Per minute, how many vehicles had a ping-minute within ± reach (seen: distinct vehicle codes and
+    minutes, sorted by vehicle, then minute)."""
     counts = np.zeros(minutes + 1, dtype=np.int64)
-    if seen.empty:
+    v, m = seen
+    if len(v) == 0:
         return counts[:minutes]
-    seen = seen.sort_values(["v", "m"])
-    v, m = seen["v"].to_numpy(), seen["m"].to_numpy(dtype=np.int64)
     # Each vehicle covers [m - reach, m + reach] around each ping-minute; merge overlaps per vehicle.
     lo, hi = np.maximum(m - reach, 0), np.minimum(m + reach + 1, minutes)
     fresh = np.r_[True, (v[1:] != v[:-1]) | (lo[1:] > hi[:-1])]

@@ -267,18 +267,39 @@ class NearbySegments:
             return along, offset
         point = np.repeat(np.arange(len(part)), count)
         seg = self.seg[np.repeat(first - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(total)]
-        vx, vy, cum = _two_vertices_at_least(self.path)
-        lo_m, hi_m = window[0][part][point], window[1][part][point]
-        inside = (cum[seg + 1] >= lo_m) & (cum[seg] <= hi_m)
-        point, seg, lo_m, hi_m = point[inside], seg[inside], lo_m[inside], hi_m[inside]
-        if len(point) == 0:
-            return along, offset
+        sx, sy, dx, dy, inv_len2, start_m, span_m = self._segments
+        windowed = bool(np.isfinite(window[0][part]).any() or np.isfinite(window[1][part]).any())
+        if windowed:
+            lo_m, hi_m = window[0][part][point], window[1][part][point]
+            inside = (start_m[seg] + span_m[seg] >= lo_m) & (start_m[seg] <= hi_m)
+            point, seg, lo_m, hi_m = point[inside], seg[inside], lo_m[inside], hi_m[inside]
+            if len(point) == 0:
+                return along, offset
+        # One row per (point, nearby segment); rows sorted by point, then segment.
         rows = part[point]
-        a_m, off = _segment_projections(x[rows], y[rows], (vx, vy, cum), seg[:, None], (lo_m, hi_m))
-        a_m, off = a_m[:, 0], off[:, 0]
-        best = np.full(len(part), np.inf)
-        np.minimum.at(best, point, off)
-        near = np.flatnonzero(off <= best[point] + tie_m)  # rows sorted by point then segment
-        heads = near[np.r_[True, point[near][1:] != point[near][:-1]]]
-        along[point[heads]], offset[point[heads]] = a_m[heads], off[heads]
+        rel_x, rel_y = x[rows] - sx[seg], y[rows] - sy[seg]
+        seg_dx, seg_dy = dx[seg], dy[seg]
+        share = np.clip((rel_x * seg_dx + rel_y * seg_dy) * inv_len2[seg], 0.0, 1.0)
+        seg_start, seg_span = start_m[seg], span_m[seg]
+        if windowed:  # the share of the segment within [lo_m, hi_m] of distance along
+            safe = np.where(seg_span > 0, seg_span, 1.0)
+            share_lo = np.where(seg_span > 0, np.clip((lo_m - seg_start) / safe, 0.0, 1.0), 0.0)
+            share_hi = np.where(seg_span > 0, np.clip((hi_m - seg_start) / safe, 0.0, 1.0), 1.0)
+            share = np.clip(share, share_lo, np.maximum(share_lo, share_hi))
+        off = np.hypot(rel_x - share * seg_dx, rel_y - share * seg_dy)
+        heads = np.flatnonzero(np.r_[True, point[1:] != point[:-1]])
+        best = np.minimum.reduceat(off, heads)
+        near = np.flatnonzero(off <= np.repeat(best, np.diff(np.r_[heads, len(point)])) + tie_m)
+        chosen = near[np.r_[True, point[near][1:] != point[near][:-1]]]  # the earliest segment near enough
+        along[point[chosen]] = seg_start[chosen] + share[chosen] * seg_span[chosen]
+        offset[point[chosen]] = off[chosen]
         return along, offset
+
+    @property
+    def _segments(self) -> tuple[FloatArray, ...]:
+        """Per segment: start x, y; direction dx, dy; 1 / squared length (0 if none); start and span (m)."""
+        vx, vy, cum = _two_vertices_at_least(self.path)
+        dx, dy = np.diff(vx), np.diff(vy)
+        length2 = dx * dx + dy * dy
+        inv_len2 = np.divide(1.0, length2, out=np.zeros_like(length2), where=length2 > 0)
+        return vx[:-1], vy[:-1], dx, dy, inv_len2, cum[:-1], np.diff(cum)

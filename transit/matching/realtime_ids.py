@@ -138,7 +138,10 @@ def map_realtime_ids(
     for kind in KINDS:
         if kind not in pings.columns:
             continue
-        values = pd.Series(pings[kind].dropna().unique()).astype(str)  # unique first: a day has millions
+        distinct = pd.unique(
+            pings[kind].to_numpy()
+        )  # unique first, then drop the missing: a day has millions
+        values = pd.Series(distinct[pd.notna(distinct)]).astype(str)
         resolution = resolve_ids(values, static[kind], names=names[kind], explicit=explicit.get(kind))
         report[kind] = resolution
         if resolution.mapped:
