@@ -95,3 +95,35 @@ def test_a_partial_run_of_another_duty_by_a_vehicle_that_keeps_its_own_is_a_dead
     assert sorted(chosen) == [0, 1, 3]
     without = choose_pairs(scored, instances, rules=ChoiceRules(foreign_partial_penalty=0.0))
     assert sorted(scored.loc[without, "instance"].tolist()) == [0, 1, 2, 3]
+
+
+def test_a_late_bus_keeps_its_inferred_chain_rather_than_the_next_chains_trip() -> None:
+    # A feed without blocks: trips 0, 1, 2 form one chain (one bus in turn), trip 3 the next chain's trip,
+    # starting 25 minutes after trip 2. Vehicle 0 ran trips 0 and 1, then trip 2 twenty minutes late: its
+    # run fits trip 3 with a 5-minute lead just as well. Its chain keeps it on trip 2, as its tracker says.
+    instances = Instances(
+        path=np.array([0, 0, 0, 0]),
+        block=np.array([0, 0, 0, 0]),  # the route: the duty of a feed without blocks
+        terminals=np.array([[0.0, 0.0, 0.0, 0.0]] * 4),
+        chain=np.array([0, 0, 0, 1]),
+    )
+    late, early = scored_pair(0, 2, 1.0, (120, 150)), scored_pair(0, 3, 0.9, (120, 150))
+    late["lag_s"], early["lag_s"] = 20 * MINUTE, -5 * MINUTE
+    scored = pd.DataFrame([scored_pair(0, 0, 1.0, (0, 30)), scored_pair(0, 1, 1.0, (60, 90)), late, early])
+    chosen = scored.loc[choose_pairs(scored, instances), "instance"].tolist()
+    assert sorted(chosen) == [0, 1, 2]
+    without = choose_pairs(scored, instances, rules=ChoiceRules(chain_bonus=0.0))
+    assert sorted(scored.loc[without, "instance"].tolist()) == [0, 1, 3]
+
+
+def test_an_inferred_chain_is_the_duty_of_the_bus_that_runs_most_of_it_not_of_a_passer_by() -> None:
+    from transit.matching.choose import _vehicle_blocks
+
+    # Vehicle 0 ran 6 trips of chain 7; vehicle 1, a rapid bus on a shared corridor, was given 2 of them
+    # (a third of its own trips) in the first pass; vehicle 2 took over the chain's last 4 (a swap).
+    chosen = pd.DataFrame(
+        {"vehicle": [0] * 6 + [1] * 2 + [1] * 4 + [2] * 4, "chain": [7] * 8 + [9] * 4 + [7] * 4}
+    )
+    rules = ChoiceRules()
+    assert set(_vehicle_blocks(chosen, rules, column="chain")) == {(0, 7), (1, 7), (1, 9), (2, 7)}
+    assert set(_vehicle_blocks(chosen, rules, column="chain", sole=True)) == {(0, 7), (1, 9), (2, 7)}

@@ -41,6 +41,8 @@ _THREADS = max(1, min(4, os.cpu_count() or 1))  # paths are tracked on this many
 _PART_PAIRS = 2000  # candidate pairs of one path tracked at once
 _ROUTE_ONLY = 0.5  # weight of a ping naming only an instance's route (assign._named_rows)
 _TICKS_PER_SECOND = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}  # of a datetime64 unit
+_LAYOVER_S = 1800.0  # inferred blocks: the longest stand at a terminal between two trips of one bus
+_LAYOVER_M = 300.0  # and how far apart the one's last stop and the next one's first may be
 _KEY_STEP_S = 1e8  # seconds between vehicles in the ping sort key (more than any ping file spans)
 
 
@@ -122,7 +124,8 @@ def match_day(
         cells, (seen.vehicle, seen.x, seen.y, seen.t), window, (seen.places, seen.place, seen.heading)
     )
     scored, covered = _score_pairs(paths, cells, day, seen, pairs, rules, cache)
-    instances = Instances(day.path, day.block, _terminals(paths, day))
+    terminals = _terminals(paths, day)
+    instances = Instances(day.path, day.block, terminals, _chains(plan, day, terminals))
     chosen = [int(i) for i in choose_pairs(scored, instances, use_trip_ids=use_trip_ids)]
     stretches = [covered.of_pair(i) for i in chosen]
     return _report(paths, plan, day, seen, scored.loc[chosen], stretches)
@@ -138,6 +141,41 @@ def _terminals(paths: PathIndex, day: _Plan) -> FloatArray:
             out[rows, 2 * k] = np.interp(along, path.cum_m, path.x)
             out[rows, 2 * k + 1] = np.interp(along, path.cum_m, path.y)
     return out
+
+
+def _chains(plan: pd.DataFrame, day: _Plan, terminals: FloatArray) -> IntArray:
+    """Per instance without a block_id, an inferred block (-1 for the others): the route's trips chained as
+    one bus runs them, first in, first out. Trips in order of their end; each is followed by the earliest
+    trip of the same route not yet taken that starts from within _LAYOVER_M of its last stop, at most
+    _LAYOVER_S after its end (how schedulers build blocks). Trackers label a bus by its block; a feed
+    without blocks still implies them. Not for frequency-based trips (one trip_id, many instances): their
+    buses keep a headway, not a timetable.
+    """
+    chain = np.full(len(plan), -1, dtype=np.int64)
+    free = _duty(plan).str.startswith("route:").fillna(False).to_numpy(dtype=bool)
+    free &= ~plan["trip_id"].duplicated(keep=False).to_numpy(dtype=bool)
+    routes = plan["route_id"].astype(str).to_numpy() if "route_id" in plan.columns else None
+    if routes is None or not free.any():
+        return chain
+    after = np.full(len(plan), -1, dtype=np.int64)  # the next trip of each one's chain
+    taken = np.zeros(len(plan), dtype=bool)
+    for route in pd.unique(routes[free]):
+        mine = np.flatnonzero(free & (routes == route))
+        by_start = mine[np.argsort(day.start_s[mine], kind="stable")]
+        starts = day.start_s[by_start]
+        for i in mine[np.argsort(day.end_s[mine], kind="stable")].tolist():
+            lo = int(np.searchsorted(starts, day.end_s[i], side="left"))
+            hi = int(np.searchsorted(starts, day.end_s[i] + _LAYOVER_S, side="right"))
+            for j in by_start[lo:hi].tolist():
+                gap = np.hypot(terminals[j, 0] - terminals[i, 2], terminals[j, 1] - terminals[i, 3])
+                if j != i and not taken[j] and gap <= _LAYOVER_M:
+                    after[i], taken[j] = j, True
+                    break
+    for code, head in enumerate(np.flatnonzero(free & ~taken).tolist()):  # chains start where none leads
+        k = head
+        while k >= 0:
+            chain[k], k = code, int(after[k])
+    return chain
 
 
 def _duty(plan: pd.DataFrame) -> pd.Series:

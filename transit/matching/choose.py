@@ -43,6 +43,7 @@ class ChoiceRules:
     delay_weight: float = 0.5
     trip_id_bonus: float = 0.3
     block_bonus: float = 0.5
+    chain_bonus: float = 0.5
     min_block_runs: int = 2
     min_block_share: float = 0.25
     overlap_share: float = 0.5
@@ -56,11 +57,13 @@ class ChoiceRules:
 @dataclass(frozen=True, slots=True)
 class Instances:
     """Per trip instance: its path and block (codes, -1 for none), and where its first and last stops lie
-    (x0, y0, x1, y1 in local metres)."""
+    (x0, y0, x1, y1 in local metres). `chain`: where the feed has no block, the inferred one (`assign`'s
+    chaining of a route's trips, -1 for none)."""
 
     path: IntArray
     block: IntArray
     terminals: FloatArray
+    chain: IntArray | None = None
 
 
 def choose_pairs(
@@ -83,6 +86,7 @@ def choose_pairs(
     instance = pairs["instance"].to_numpy(dtype=np.int64)
     pairs["path"] = instances.path[instance]
     pairs["block"] = instances.block[instance]
+    pairs["chain"] = -1 if instances.chain is None else instances.chain[instance]
     for k, column in enumerate(("x0", "y0", "x1", "y1")):
         pairs[column] = instances.terminals[instance, k]
     lag = pairs["lag_s"].astype(float).fillna(rules.delay_scale_s * 4).to_numpy()
@@ -95,6 +99,12 @@ def choose_pairs(
     blocks = _vehicle_blocks(pairs.loc[chosen], rules)
     same = pd.MultiIndex.from_arrays([pairs["vehicle"], pairs["block"]]).isin(blocks)
     pairs["base"] += rules.block_bonus * same
+    # Without blocks in the feed, a duty is a route; its trips chained as one bus can run them in turn tell
+    # which of the route's trips are the vehicle's own (a late bus keeps its chain, as trackers report it).
+    chains = _vehicle_blocks(pairs.loc[chosen], rules, column="chain", sole=True)
+    pairs["base"] += rules.chain_bonus * pd.MultiIndex.from_arrays([pairs["vehicle"], pairs["chain"]]).isin(
+        chains
+    )
     # A vehicle that keeps to a duty and covers only part of another duty's trip was most likely running
     # empty along it between two of its own trips (a deadhead), not running it.
     dutiful = pairs["vehicle"].isin(blocks.get_level_values("vehicle"))
@@ -211,11 +221,18 @@ def _assign(pairs: pd.DataFrame, score: pd.Series) -> pd.Index:
     return chosen[0].append(chosen[1:]) if chosen else pd.Index([], dtype=np.int64)
 
 
-def _vehicle_blocks(chosen: pd.DataFrame, rules: ChoiceRules) -> pd.MultiIndex:
-    """(vehicle, block) pairs where the block holds enough of the vehicle's chosen trips."""
-    counts = chosen.groupby(["vehicle", "block"]).size()
+def _vehicle_blocks(
+    chosen: pd.DataFrame, rules: ChoiceRules, column: str = "block", sole: bool = False
+) -> pd.MultiIndex:
+    """(vehicle, block) pairs where the block (or another duty `column`) holds enough of the vehicle's
+    chosen trips. `sole`: a duty one bus runs at a time (an inferred chain) goes only to vehicles with at
+    least half as many of its trips as the one with most (two halves of a swap, not a passer-by)."""
+    counts = chosen.groupby(["vehicle", column]).size()
     total = chosen.groupby("vehicle").size()
     share = counts / total.reindex(counts.index.get_level_values("vehicle")).to_numpy()
     enough = (counts >= rules.min_block_runs) & (share >= rules.min_block_share)
-    found = counts[enough & (counts.index.get_level_values("block") >= 0)]
-    return pd.MultiIndex.from_tuples(list(found.index), names=["vehicle", "block"])
+    if sole:
+        most = counts.groupby(level=column).transform("max")
+        enough &= counts >= most / 2
+    found = counts[enough & (counts.index.get_level_values(column) >= 0)]
+    return pd.MultiIndex.from_tuples(list(found.index), names=["vehicle", column])
