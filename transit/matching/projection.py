@@ -286,13 +286,17 @@ class NearbySegments:
             share_lo = np.where(seg_span > 0, np.clip((lo_m - seg_start) / safe, 0.0, 1.0), 0.0)
             share_hi = np.where(seg_span > 0, np.clip((hi_m - seg_start) / safe, 0.0, 1.0), 1.0)
             share = np.clip(share, share_lo, np.maximum(share_lo, share_hi))
-        off = np.hypot(rel_x - share * seg_dx, rel_y - share * seg_dy)
+        # Squared offsets: a square root only for the best of each point (most rows are not).
+        off_x, off_y = rel_x - share * seg_dx, rel_y - share * seg_dy
+        off2 = off_x * off_x + off_y * off_y
         heads = np.flatnonzero(np.r_[True, point[1:] != point[:-1]])
-        best = np.minimum.reduceat(off, heads)
-        near = np.flatnonzero(off <= np.repeat(best, np.diff(np.r_[heads, len(point)])) + tie_m)
+        best2 = np.minimum.reduceat(off2, heads)
+        reach = np.sqrt(best2) + tie_m
+        within2 = np.maximum(best2, reach * reach)  # the best itself always (the root squared may round down)
+        near = np.flatnonzero(off2 <= np.repeat(within2, np.diff(np.r_[heads, len(point)])))
         chosen = near[np.r_[True, point[near][1:] != point[near][:-1]]]  # the earliest segment near enough
         along[point[chosen]] = seg_start[chosen] + share[chosen] * seg_span[chosen]
-        offset[point[chosen]] = off[chosen]
+        offset[point[chosen]] = np.sqrt(off2[chosen])
         return along, offset
 
     @property
