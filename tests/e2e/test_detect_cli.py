@@ -197,6 +197,7 @@ def test_realtime_ids_of_a_real_feed_are_read_in_the_feeds_terms(
     assert result.returncode == 2 and "row 2, kind" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_real_sunday_agrees_with_what_its_trackers_reported(shared_data: Path) -> None:
     """CapMetro, Austin, 2015-06-07 (issue 4's real-data goal), trip ids ignored: of the (vehicle, trip)
     pairs its trackers reported with at least 5 pings and a trip of the day's plan, at least 97% assigned

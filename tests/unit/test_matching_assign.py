@@ -203,24 +203,22 @@ def test_wrong_trip_ids_do_not_move_coverage_to_the_wrong_trip(
 def test_a_feed_without_blocks_has_its_routes_trips_chained_first_in_first_out() -> None:
     from transit.matching.assign import _chains, _prepare_plan, _terminals
 
-    # Two buses shuttle A -> B -> A; each trip is followed by the earliest one leaving from where it ended,
-    # within 30 minutes: o1 -> b1 -> o3, and o2 -> b2. The last trip, 40 minutes after the others, starts
-    # a chain of its own.
+    # Two buses shuttle A -> B -> A; each trip is followed by the earliest one not yet taken that leaves
+    # where it ended, at least 2 minutes after: o1 -> b1 -> o3 -> b3 (an hour's wait at B), o2 -> b2 -> o4.
+    # o5 leaves A 1 minute after b3 arrives there: too soon for that bus, so o5 starts a chain of its own.
     stops = {"A": (0, 5), "B": (1000, 5)}
     shapes = {"out": [(0, 0), (1000, 0)], "back": [(1000, 0), (0, 0)]}
-    trips = {name: ("out", ["A", "B"]) for name in ("o1", "o2", "o3", "o4")}
-    trips |= {name: ("back", ["B", "A"]) for name in ("b1", "b2")}
+    trips = {name: ("out", ["A", "B"]) for name in ("o1", "o2", "o3", "o4", "o5")}
+    trips |= {name: ("back", ["B", "A"]) for name in ("b1", "b2", "b3")}
     paths = build_paths(make_feed(stops, shapes, trips))
     plan = plan_of(
-        ("o1", 0, 600), ("o2", 300, 900), ("b1", 700, 1300), ("b2", 1000, 1600), ("o3", 1400, 2000),
-        ("o4", 5700, 6300),
+        ("o1", 0, 600), ("o2", 300, 900), ("b1", 760, 1360), ("b2", 1030, 1630), ("o3", 1500, 2100),
+        ("o4", 5700, 6300), ("b3", 7000, 7600), ("o5", 7660, 8200),
     ).assign(route_id="1")  # fmt: skip
     day = _prepare_plan(paths, plan)
     chain = _chains(plan, day, _terminals(paths, day))
-    assert chain[0] == chain[2] == chain[4]
-    assert chain[1] == chain[3]
-    assert len({chain[0], chain[1], chain[5]}) == 3
-    with_blocks = plan.assign(block_id=["k1", "k2", "k1", "k2", "k1", "k3"])
+    assert chain[0] == chain[2] == chain[4] == chain[6]
+    assert chain[1] == chain[3] == chain[5]
+    assert len({chain[0], chain[1], chain[7]}) == 3
+    with_blocks = plan.assign(block_id=["k1", "k2", "k1", "k2", "k1", "k2", "k3", "k4"])
     assert (_chains(with_blocks, day, _terminals(paths, day)) == -1).all()  # the feed's own blocks serve
-    frequent = plan.assign(trip_id=["o1", "o1", "b1", "b1", "o1", "o1"])  # one trip, many instances
-    assert (_chains(frequent, _prepare_plan(paths, frequent), _terminals(paths, day)) == -1).all()

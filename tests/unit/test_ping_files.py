@@ -357,3 +357,39 @@ def test_the_fast_and_the_record_reader_agree_row_for_row(
     left = fast[0].sort_values(key, ignore_index=True)
     right = slow[0].sort_values(key, ignore_index=True)
     pd.testing.assert_frame_equal(left, right)
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "in-parts"])
+def test_ids_that_look_like_numbers_stay_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split: bool
+) -> None:
+    """pandas reads a category column of numbers as numbers ("007" as 7), and may decide so in one part
+    of a file and not in another: such ids must come back as written, in every part."""
+    from transit.telemetry import files
+
+    if split:
+        monkeypatch.setattr(files, "_PARSE_SPLIT_BYTES", 1)
+    rows = [
+        "vehicle_id,timestamp,latitude,longitude,trip_id,route_id",
+        "007,2026-12-01T05:00:00Z,54.87,69.15,,R1",
+        "bus-2,2026-12-01T05:00:10Z,54.87,69.15,,R1",
+        "0100,2026-12-01T05:00:20Z,54.87,69.15,1e3,020",
+        "0100,2026-12-01T05:00:30Z,54.87,69.15,1e3,020",
+    ]
+    path = tmp_path / "ids.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    pings = read_ping_file(path).pings.sort_values("timestamp")
+    assert pings["vehicle_id"].tolist() == ["007", "bus-2", "0100", "0100"]
+    assert pings["trip_id"].tolist() == [None, None, "1e3", "1e3"]
+    assert pings["route_id"].tolist() == ["R1", "R1", "020", "020"]
+
+
+def test_a_csv_with_lines_ended_by_carriage_returns_alone_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "mac.csv"
+    path.write_bytes(
+        b"vehicle_id,timestamp,latitude,longitude\rbus-1,2026-12-01T05:00:00Z,54.1,69.1\r"
+        b"bus-2,2026-12-01T05:00:00Z,54.2,69.2\r"
+    )
+    result = read_ping_file(path)
+    assert sorted(result.pings["vehicle_id"]) == ["bus-1", "bus-2"]
+    assert result.rejected == []

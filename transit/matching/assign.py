@@ -41,8 +41,8 @@ _THREADS = max(1, min(4, os.cpu_count() or 1))  # paths are tracked on this many
 _PART_PAIRS = 2000  # candidate pairs of one path tracked at once
 _ROUTE_ONLY = 0.5  # weight of a ping naming only an instance's route (assign._named_rows)
 _TICKS_PER_SECOND = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}  # of a datetime64 unit
-_LAYOVER_S = 1800.0  # inferred blocks: the longest stand at a terminal between two trips of one bus
-_LAYOVER_M = 300.0  # and how far apart the one's last stop and the next one's first may be
+_LAYOVER_M = 300.0  # inferred blocks: the one's last stop and the next one's first are one terminal
+_TURN_S = 120.0  # and the next leaves at least this long after the one's end
 _KEY_STEP_S = 1e8  # seconds between vehicles in the ping sort key (more than any ping file spans)
 
 
@@ -146,36 +146,56 @@ def _terminals(paths: PathIndex, day: _Plan) -> FloatArray:
 def _chains(plan: pd.DataFrame, day: _Plan, terminals: FloatArray) -> IntArray:
     """Per instance without a block_id, an inferred block (-1 for the others): the route's trips chained as
     one bus runs them, first in, first out. Trips in order of their end; each is followed by the earliest
-    trip of the same route not yet taken that starts from within _LAYOVER_M of its last stop, at most
-    _LAYOVER_S after its end (how schedulers build blocks). Trackers label a bus by its block; a feed
-    without blocks still implies them. Not for frequency-based trips (one trip_id, many instances): their
-    buses keep a headway, not a timetable.
+    trip of the same route not yet taken that leaves from the same terminal (its first stop within
+    _LAYOVER_M of the one's last) at least _TURN_S after its end: how schedulers build blocks, and how buses
+    queue at a terminal. Trackers label a bus by its block; a feed without blocks still implies them.
     """
     chain = np.full(len(plan), -1, dtype=np.int64)
     free = _duty(plan).str.startswith("route:").fillna(False).to_numpy(dtype=bool)
-    free &= ~plan["trip_id"].duplicated(keep=False).to_numpy(dtype=bool)
-    routes = plan["route_id"].astype(str).to_numpy() if "route_id" in plan.columns else None
-    if routes is None or not free.any():
+    free &= np.isfinite(terminals).all(axis=1)
+    if "route_id" not in plan.columns or not free.any():
         return chain
+    routes = plan["route_id"].astype(str).to_numpy()
     after = np.full(len(plan), -1, dtype=np.int64)  # the next trip of each one's chain
     taken = np.zeros(len(plan), dtype=bool)
     for route in pd.unique(routes[free]):
         mine = np.flatnonzero(free & (routes == route))
-        by_start = mine[np.argsort(day.start_s[mine], kind="stable")]
-        starts = day.start_s[by_start]
-        for i in mine[np.argsort(day.end_s[mine], kind="stable")].tolist():
-            lo = int(np.searchsorted(starts, day.end_s[i], side="left"))
-            hi = int(np.searchsorted(starts, day.end_s[i] + _LAYOVER_S, side="right"))
-            for j in by_start[lo:hi].tolist():
-                gap = np.hypot(terminals[j, 0] - terminals[i, 2], terminals[j, 1] - terminals[i, 3])
-                if j != i and not taken[j] and gap <= _LAYOVER_M:
-                    after[i], taken[j] = j, True
-                    break
+        leaves, arrives = _terminal_codes(terminals[mine], _LAYOVER_M)
+        for place in np.unique(leaves):
+            # This terminal's departures by time; `skip` jumps over those already taken (path halving).
+            departing = mine[leaves == place]
+            departing = departing[np.argsort(day.start_s[departing], kind="stable")]
+            starts = day.start_s[departing]
+            skip = np.arange(len(departing) + 1)
+            coming = mine[arrives == place]
+            for i in coming[np.argsort(day.end_s[coming], kind="stable")].tolist():
+                k = int(np.searchsorted(starts, day.end_s[i] + _TURN_S, side="left"))
+                while skip[k] != k:
+                    skip[k] = skip[skip[k]]
+                    k = int(skip[k])
+                if k < len(departing):
+                    after[i], taken[departing[k]], skip[k] = departing[k], True, k + 1
     for code, head in enumerate(np.flatnonzero(free & ~taken).tolist()):  # chains start where none leads
         k = head
         while k >= 0:
             chain[k], k = code, int(after[k])
     return chain
+
+
+def _terminal_codes(terminals: FloatArray, reach_m: float) -> tuple[IntArray, IntArray]:
+    """A code per trip's first and last stop (terminals: x0, y0, x1, y1): stops within reach_m of a
+    terminal's first point share its code. A route has a handful of terminals: a plain loop over them."""
+    points = np.vstack((terminals[:, :2], terminals[:, 2:]))
+    distinct, back = np.unique(np.round(points), axis=0, return_inverse=True)
+    centres: list[FloatArray] = []
+    code = np.empty(len(distinct), dtype=np.int64)
+    for k, point in enumerate(distinct):
+        near = [c for c, centre in enumerate(centres) if np.hypot(*(point - centre)) <= reach_m]
+        code[k] = near[0] if near else len(centres)
+        if not near:
+            centres.append(point)
+    codes = code[back.ravel()]
+    return codes[: len(terminals)], codes[len(terminals) :]
 
 
 def _duty(plan: pd.DataFrame) -> pd.Series:
@@ -493,7 +513,7 @@ def _score_path(
     evidence = compute_evidence(found, sched, tracks.covered_m, rules.at_stop_m)
     for k, column in enumerate(_ACTIVE_COLUMNS):
         evidence[column] = tracks.active_s[:, k]
-    # Stretches serve only pairs that may be chosen: the others are many small pieces of no use.
+    # Stretches serve only pairs that may be chosen (choose keeps none under MIN_COVERAGE, as rules here).
     useful = evidence["coverage"].to_numpy(dtype=float)[tracks.interval_pair] >= rules.min_coverage
     return evidence, tracks.interval_pair[useful], tracks.intervals[useful]
 

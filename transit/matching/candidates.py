@@ -71,7 +71,7 @@ def find_candidates(
 
     Pings are sorted by vehicle then time. `instance` holds each trip instance's path (-1: none) and window
     start and end (epoch seconds). `cells_of_pings`, if the caller has them: the sorted distinct cell keys
-    of the pings (`cell_keys`), each ping's position in them, and its heading (`ping_sectors`). Numpy
+    of the pings (`cell_keys`), each ping's position in them, and its heading (`_ping_sectors`). Numpy
     throughout, on packed integer keys: a day has millions of pings.
     """
     vehicle, x, y, t = ping
@@ -79,7 +79,7 @@ def find_candidates(
     base = int(minute.min()) if len(minute) else 0
     if cells_of_pings is None:
         places, place = np.unique(cell_keys(x, y, cell_m), return_inverse=True)
-        sector = ping_sectors(vehicle, x, y)
+        sector = _ping_sectors(vehicle, x, y)
     else:
         places, place, sector = cells_of_pings
     moving = sector >= 0
@@ -232,7 +232,7 @@ def _sector(dx: FloatArray, dy: FloatArray) -> IntArray:
     return np.where(np.hypot(dx, dy) > 0, sector, -1)
 
 
-def ping_sectors(vehicle: IntArray, x: FloatArray, y: FloatArray) -> IntArray:
+def _ping_sectors(vehicle: IntArray, x: FloatArray, y: FloatArray) -> IntArray:
     """Heading sector of each ping from the vehicle's previous ping; -1 if it moved under MIN_MOVE_M."""
     if len(vehicle) == 0:
         return np.zeros(0, dtype=np.int64)

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from transit.matching.coverage import MIN_COVERAGE
 from transit.matching.projection import FloatArray, IntArray
 
 
@@ -38,7 +39,7 @@ class ChoiceRules:
     """Weights of the run-to-instance assignment (module docstring)."""
 
     earliest_lag_s: float = -600.0  # DESIGN 5's start window opens 10 minutes early
-    min_coverage: float = 0.2  # below it a pair cannot change a verdict (missed either way), only tip others
+    min_coverage: float = MIN_COVERAGE  # below it a pair cannot change a verdict, only tip others
     delay_scale_s: float = 1200.0
     delay_weight: float = 0.5
     trip_id_bonus: float = 0.3

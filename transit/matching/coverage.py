@@ -93,13 +93,14 @@ def track_pairs(
     free_along, free_offset = grid.project(x[distinct], y[distinct])
     rows = distinct[back]
     fold = fold_m(path, 2 * rules.match_radius_m)
-    # Only pings that may match are tracked; `adjacent` keeps what the others did: break a run of pings.
-    keep = np.flatnonzero(
-        _may_match(pair, (free_along[back], free_offset[back], t[rows]), fold, sched, rules)
-    )
-    keep = keep[_hopeful(pair[keep], free_along[back[keep]], fold, sched, rules)[pair[keep]]]
+    near = _may_match(pair, (free_along[back], free_offset[back], t[rows]), fold, sched, rules)
+    hopeful = _hopeful(pair[near], free_along[back[near]], fold, sched, rules)
+    keep = np.flatnonzero(hopeful[pair])
     here = rows[keep]
+    # The departure is found among all the pair's pings (a bus leaving the stop by another street has left).
     keep = keep[_after_departure(pair[keep], (x[here], y[here], t[here]), path, sched, rules)]
+    # Only pings that may match are tracked; `adjacent` keeps what the others did: break a run of pings.
+    keep = keep[near[keep]]
     adjacent = np.r_[False, np.diff(keep) == 1]
     pair, rows, back = pair[keep], rows[keep], back[keep]
     x, y, t = x[rows], y[rows], t[rows]

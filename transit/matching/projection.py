@@ -291,7 +291,8 @@ class NearbySegments:
         off2 = off_x * off_x + off_y * off_y
         heads = np.flatnonzero(np.r_[True, point[1:] != point[:-1]])
         best2 = np.minimum.reduceat(off2, heads)
-        reach = np.sqrt(best2) + tie_m
+        # A micrometre at least: exact ties (an out-and-back street) go to the earlier pass, not to rounding.
+        reach = np.sqrt(best2) + max(tie_m, 1e-6)
         within2 = np.maximum(best2, reach * reach)  # the best itself always (the root squared may round down)
         near = np.flatnonzero(off2 <= np.repeat(within2, np.diff(np.r_[heads, len(point)])))
         chosen = near[np.r_[True, point[near][1:] != point[near][:-1]]]  # the earliest segment near enough

@@ -138,9 +138,8 @@ def map_realtime_ids(
     for kind in KINDS:
         if kind not in pings.columns:
             continue
-        distinct = pd.unique(
-            pings[kind].to_numpy()
-        )  # unique first, then drop the missing: a day has millions
+        # Distinct values first, then drop the missing: a day has millions of pings.
+        distinct = pd.unique(pings[kind].to_numpy())
         values = pd.Series(distinct[pd.notna(distinct)]).astype(str)
         resolution = resolve_ids(values, static[kind], names=names[kind], explicit=explicit.get(kind))
         report[kind] = resolution

@@ -19,7 +19,7 @@ from typing import Final, TextIO
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import union_categoricals
+from pandas.api.types import is_string_dtype, union_categoricals
 
 from transit.errors import TransitError
 from transit.telemetry.model import PING_FIELDS, Ping, Rejected, RejectReason
@@ -218,6 +218,8 @@ def _read_csv_columns(file: Path, data: bytes) -> tuple[pd.DataFrame, list[Rejec
     (or accept it, when only the fast check was too strict).
     """
     body_at = _next_line(memoryview(data), 0)
+    if body_at == len(data) and b"\r" in data:  # lines ended by CR alone (old Mac): the record reader's
+        return None
     header = data[:body_at].decode("utf-8-sig", errors="replace").rstrip("\r\n").split(",")
     positions = _column_positions(file, header)
     known = {field: positions[field] for field in PING_FIELDS if field in positions}
@@ -266,43 +268,58 @@ def _read_csv_columns(file: Path, data: bytes) -> tuple[pd.DataFrame, list[Rejec
 
 def _parse_columns(body: memoryview, header: list[str], known: dict[str, int]) -> pd.DataFrame | None:
     """The known columns of a quote-free CSV body (no header line), one row per line, blank ones included:
-    numbers as float64, the rest as categories (timestamps too: a fleet shares them). None if pandas cannot
-    parse it (a non-number in a number column, a line with too many fields, ...).
+    numbers as float64, the rest as text, in categories (timestamps too: a fleet shares them). None if
+    pandas cannot parse it (a non-number in a number column, a line with too many fields, ...).
 
     A big body is cut at line ends into _PARSE_PARTS parts parsed on threads (pandas' tokenizer runs
-    outside the GIL): about twice as fast on two cores; the parts' categories are then united.
+    outside the GIL): about twice as fast on two cores; the parts' categories are then united. pandas reads
+    categories that all look like numbers as numbers ("007" as 7): such a column is read again as text.
     """
     numeric = [header[known[f]] for f in FLOAT_FIELDS if f in known]
-    dtypes = {header[i]: "category" for i in known.values()} | dict.fromkeys(numeric, "float64")
+    dtypes: dict[str, str] = {header[i]: "category" for i in known.values()}
+    dtypes |= dict.fromkeys(numeric, "float64")
     parts = _PARSE_PARTS if len(body) >= _PARSE_SPLIT_BYTES else 1
     cuts = [0]
     for k in range(1, parts):
         cuts.append(max(cuts[-1], _next_line(body, len(body) * k // parts)))
     cuts.append(len(body))
     pieces = [body[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
-
-    def parse(piece: memoryview) -> pd.DataFrame:
-        return pd.read_csv(
-            io.BytesIO(piece), encoding="utf-8", header=None, names=header,
-            usecols=[header[i] for i in known.values()], dtype=dtypes, keep_default_na=False,
-            na_values={name: [""] for name in numeric}, skip_blank_lines=False, engine="c", low_memory=True,
-        )  # fmt: skip
-
     if not pieces:  # a header alone
         return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in dtypes.items()})
-    try:
+
+    def parse(names: list[str]) -> list[pd.DataFrame]:
+        def one(piece: memoryview) -> pd.DataFrame:
+            return pd.read_csv(
+                io.BytesIO(piece), encoding="utf-8", header=None, names=header, usecols=names,
+                dtype={name: dtypes[name] for name in names}, keep_default_na=False,
+                na_values={name: [""] for name in numeric if name in names}, skip_blank_lines=False,
+                engine="c", low_memory=True,
+            )  # fmt: skip
+
         with ThreadPoolExecutor(max_workers=min(len(pieces), _PARSE_THREADS)) as pool:
-            tables = list(pool.map(parse, pieces))
+            return list(pool.map(one, pieces))
+
+    try:
+        tables = parse([header[i] for i in known.values()])
+        altered = [
+            name
+            for name in tables[0].columns
+            if dtypes[name] == "category" and not all(is_string_dtype(t[name].cat.categories) for t in tables)
+        ]
+        if altered:
+            dtypes |= dict.fromkeys(altered, "object")
+            for table, text in zip(tables, parse(altered), strict=True):
+                table[altered] = text[altered]
     except (ValueError, pd.errors.ParserError):
         return None
     if len(tables) == 1:
         return tables[0]
     columns: dict[str, object] = {}
     for name in tables[0].columns:
-        if name in numeric:
-            columns[name] = np.concatenate([t[name].to_numpy(dtype=np.float64) for t in tables])
-        else:
+        if dtypes[name] == "category":
             columns[name] = pd.Series(union_categoricals([t[name] for t in tables]))
+        else:
+            columns[name] = np.concatenate([t[name].to_numpy(dtype=dtypes[name]) for t in tables])
     return pd.DataFrame(columns)
 
 
