@@ -127,3 +127,31 @@ def test_an_inferred_chain_is_the_duty_of_the_bus_that_runs_most_of_it_not_of_a_
     rules = ChoiceRules()
     assert set(_vehicle_blocks(chosen, rules, column="chain")) == {(0, 7), (1, 7), (1, 9), (2, 7)}
     assert set(_vehicle_blocks(chosen, rules, column="chain", sole=True)) == {(0, 7), (1, 9), (2, 7)}
+
+
+def test_a_partial_run_on_another_buses_chain_is_a_deadhead_and_on_nobodys_chain_a_partial_trip() -> None:
+    # A feed without blocks (one route: one duty). Vehicle 0 keeps to chain 0 (trips 0-2), vehicle 1 to chain
+    # 1 (trips 3, 4). Trip 5 of chain 1 was missed; vehicle 0 covers 40% of it between two of its own trips
+    # (running empty): a deadhead. Trip 6 belongs to chain 2, which no vehicle keeps to: vehicle 0's 40% of it
+    # is a partial trip.
+    instances = Instances(
+        path=np.zeros(7, dtype=np.int64),
+        block=np.zeros(7, dtype=np.int64),
+        terminals=np.array([[0.0, 0.0, 5000.0, 0.0]] * 7),
+        chain=np.array([0, 0, 0, 1, 1, 1, 2]),
+    )
+    scored = pd.DataFrame(
+        [
+            scored_pair(0, 0, 1.0, (0, 30)),
+            scored_pair(0, 1, 1.0, (60, 90)),
+            scored_pair(0, 5, 0.4, (95, 105)),
+            scored_pair(0, 2, 1.0, (120, 150)),
+            scored_pair(0, 6, 0.4, (200, 210)),
+            scored_pair(1, 3, 1.0, (0, 30)),
+            scored_pair(1, 4, 1.0, (60, 90)),
+        ]
+    )
+    chosen = scored.loc[choose_pairs(scored, instances), "instance"].tolist()
+    assert sorted(chosen) == [0, 1, 2, 3, 4, 6]
+    without = choose_pairs(scored, instances, rules=ChoiceRules(foreign_partial_penalty=0.0))
+    assert sorted(scored.loc[without, "instance"].tolist()) == [0, 1, 2, 3, 4, 5, 6]

@@ -107,9 +107,14 @@ def choose_pairs(
         chains
     )
     # A vehicle that keeps to a duty and covers only part of another duty's trip was most likely running
-    # empty along it between two of its own trips (a deadhead), not running it.
+    # empty along it between two of its own trips (a deadhead), not running it; so is one that keeps to an
+    # inferred chain, on a trip of a chain another vehicle keeps to.
     dutiful = pairs["vehicle"].isin(blocks.get_level_values("vehicle"))
-    foreign = dutiful & ~same & (pairs["coverage"] < rules.foreign_partial_below)
+    same_chain = pd.MultiIndex.from_arrays([pairs["vehicle"], pairs["chain"]]).isin(chains)
+    owned = pairs["chain"].isin(chains.get_level_values("chain"))
+    chained = pairs["vehicle"].isin(chains.get_level_values("vehicle"))
+    foreign = (dutiful & ~same) | (chained & owned & ~same_chain)
+    foreign &= pairs["coverage"] < rules.foreign_partial_below
     pairs["base"] -= rules.foreign_partial_penalty * foreign
     return np.asarray(
         _assign(pairs[pairs["run"].isin(_kept_runs(pairs, rules))], pairs["base"]), dtype=np.int64
