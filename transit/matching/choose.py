@@ -9,12 +9,14 @@ third route. Then, path by path, runs and instances are matched one to one (an o
 `scipy.optimize.linear_sum_assignment`) maximising
 
     coverage - delay_weight * (lag / delay_scale)^2 + trip_id_bonus * id_share + block_bonus * same_duty
+             + chain_bonus * same_chain
 
 where lag is how far the run is behind the instance's schedule (median over its pings), id_share the share
-of its pings whose payload names the instance, and same_duty whether the instance belongs to a duty (its
-block, or its route in a feed without blocks) the vehicle keeps to; a partial run (under 80% coverage) of a
-vehicle that keeps to another duty loses 1 (a deadhead along the route between two of its own trips). A pair
-scoring under 0 is left out.
+of its pings whose payload names the instance, same_duty whether the instance belongs to a duty (its
+block, or its route in a feed without blocks) the vehicle keeps to, and same_chain, in a feed without blocks,
+whether it belongs to the inferred block (`Instances.chain`) the vehicle keeps to. A partial run (under 80%
+coverage) loses 1 when its vehicle keeps to another duty, or keeps to a chain while another vehicle keeps to
+the trip's (a deadhead along the route between two of its own trips). A pair scoring under 0 is left out.
 Duties are learnt from a first assignment without them: a vehicle keeps to a duty holding at least
 `min_block_runs` of its trips and `min_block_share` of them. A late bus then keeps its own trip rather than
 the next one of another block, as real trackers, which label a bus by its block, report it.
@@ -103,14 +105,12 @@ def choose_pairs(
     # Without blocks in the feed, a duty is a route; its trips chained as one bus can run them in turn tell
     # which of the route's trips are the vehicle's own (a late bus keeps its chain, as trackers report it).
     chains = _vehicle_blocks(pairs.loc[chosen], rules, column="chain", sole=True)
-    pairs["base"] += rules.chain_bonus * pd.MultiIndex.from_arrays([pairs["vehicle"], pairs["chain"]]).isin(
-        chains
-    )
+    same_chain = pd.MultiIndex.from_arrays([pairs["vehicle"], pairs["chain"]]).isin(chains)
+    pairs["base"] += rules.chain_bonus * same_chain
     # A vehicle that keeps to a duty and covers only part of another duty's trip was most likely running
     # empty along it between two of its own trips (a deadhead), not running it; so is one that keeps to an
     # inferred chain, on a trip of a chain another vehicle keeps to.
     dutiful = pairs["vehicle"].isin(blocks.get_level_values("vehicle"))
-    same_chain = pd.MultiIndex.from_arrays([pairs["vehicle"], pairs["chain"]]).isin(chains)
     owned = pairs["chain"].isin(chains.get_level_values("chain"))
     chained = pairs["vehicle"].isin(chains.get_level_values("vehicle"))
     foreign = (dutiful & ~same) | (chained & owned & ~same_chain)
