@@ -316,10 +316,13 @@ def _parse_columns(body: memoryview, header: list[str], known: dict[str, int]) -
         return tables[0]
     columns: dict[str, object] = {}
     for name in tables[0].columns:
-        if dtypes[name] == "category":
-            columns[name] = pd.Series(union_categoricals([t[name] for t in tables]))
-        else:
+        if dtypes[name] != "category":
             columns[name] = np.concatenate([t[name].to_numpy(dtype=dtypes[name]) for t in tables])
+            continue
+        try:
+            columns[name] = pd.Series(union_categoricals([t[name] for t in tables]))
+        except TypeError:  # categories of different kinds in two parts: the record reader decides
+            return None
     return pd.DataFrame(columns)
 
 
