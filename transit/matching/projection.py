@@ -189,6 +189,7 @@ class NearbySegments:
     keys: IntArray
     start: IntArray
     seg: IntArray
+    terms: tuple[FloatArray, ...]  # per segment, computed once (`_segment_terms`)
 
     @property
     def reach_m(self) -> float:
@@ -215,7 +216,9 @@ class NearbySegments:
         fresh = np.r_[True, (keys[1:] != keys[:-1]) | (seg[1:] != seg[:-1])]
         keys, seg = keys[fresh], seg[fresh]
         heads = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        return cls(path, cell_m, keys[heads], np.r_[heads, len(keys)].astype(np.int64), seg)
+        return cls(
+            path, cell_m, keys[heads], np.r_[heads, len(keys)].astype(np.int64), seg, _segment_terms(path)
+        )
 
     def project(
         self,
@@ -267,7 +270,7 @@ class NearbySegments:
             return along, offset
         point = np.repeat(np.arange(len(part)), count)
         seg = self.seg[np.repeat(first - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(total)]
-        sx, sy, dx, dy, inv_len2, start_m, span_m = self._segments
+        sx, sy, dx, dy, inv_len2, start_m, span_m = self.terms
         windowed = bool(np.isfinite(window[0][part]).any() or np.isfinite(window[1][part]).any())
         if windowed:
             lo_m, hi_m = window[0][part][point], window[1][part][point]
@@ -300,11 +303,11 @@ class NearbySegments:
         offset[point[chosen]] = np.sqrt(off2[chosen])
         return along, offset
 
-    @property
-    def _segments(self) -> tuple[FloatArray, ...]:
-        """Per segment: start x, y; direction dx, dy; 1 / squared length (0 if none); start and span (m)."""
-        vx, vy, cum = _two_vertices_at_least(self.path)
-        dx, dy = np.diff(vx), np.diff(vy)
-        length2 = dx * dx + dy * dy
-        inv_len2 = np.divide(1.0, length2, out=np.zeros_like(length2), where=length2 > 0)
-        return vx[:-1], vy[:-1], dx, dy, inv_len2, cum[:-1], np.diff(cum)
+
+def _segment_terms(path: Path) -> tuple[FloatArray, ...]:
+    """Per segment: start x, y; direction dx, dy; 1 / squared length (0 if none); start and span (m)."""
+    vx, vy, cum = _two_vertices_at_least(path)
+    dx, dy = np.diff(vx), np.diff(vy)
+    length2 = dx * dx + dy * dy
+    inv_len2 = np.divide(1.0, length2, out=np.zeros_like(length2), where=length2 > 0)
+    return vx[:-1], vy[:-1], dx, dy, inv_len2, cum[:-1], np.diff(cum)

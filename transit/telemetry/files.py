@@ -217,7 +217,7 @@ def _read_csv_columns(file: Path, data: bytes) -> tuple[pd.DataFrame, list[Rejec
     the vectorised checks do not pass outright goes through the live path's parsers, which give its reason
     (or accept it, when only the fast check was too strict).
     """
-    body_at = _next_line(memoryview(data), 0)
+    body_at = _line_after(data, 0)
     if body_at == len(data) and b"\r" in data:  # lines ended by CR alone (old Mac): the record reader's
         return None
     header = data[:body_at].decode("utf-8-sig", errors="replace").rstrip("\r\n").split(",")
@@ -225,7 +225,7 @@ def _read_csv_columns(file: Path, data: bytes) -> tuple[pd.DataFrame, list[Rejec
     known = {field: positions[field] for field in PING_FIELDS if field in positions}
     if len(set(header)) < len(header):  # pandas would rename repeated names: leave those to the slow reader
         return None
-    table = _parse_columns(memoryview(data)[body_at:], header, known)
+    table = _parse_columns(data, body_at, header, known)
     if table is None:
         return None
     table = table.rename(columns={header[i]: f for f, i in known.items()})
@@ -266,8 +266,10 @@ def _read_csv_columns(file: Path, data: bytes) -> tuple[pd.DataFrame, list[Rejec
     return frame, rejected
 
 
-def _parse_columns(body: memoryview, header: list[str], known: dict[str, int]) -> pd.DataFrame | None:
-    """The known columns of a quote-free CSV body (no header line), one row per line, blank ones included:
+def _parse_columns(
+    data: bytes, body_at: int, header: list[str], known: dict[str, int]
+) -> pd.DataFrame | None:
+    """The known columns of a quote-free CSV body (from `body_at`), one row per line, blank ones included:
     numbers as float64, the rest as text, in categories (timestamps too: a fleet shares them). None if
     pandas cannot parse it (a non-number in a number column, a line with too many fields, ...).
 
@@ -278,12 +280,14 @@ def _parse_columns(body: memoryview, header: list[str], known: dict[str, int]) -
     numeric = [header[known[f]] for f in FLOAT_FIELDS if f in known]
     dtypes: dict[str, str] = {header[i]: "category" for i in known.values()}
     dtypes |= dict.fromkeys(numeric, "float64")
-    parts = _PARSE_PARTS if len(body) >= _PARSE_SPLIT_BYTES else 1
-    cuts = [0]
+    size = len(data) - body_at
+    parts = _PARSE_PARTS if size >= _PARSE_SPLIT_BYTES else 1
+    cuts = [body_at]
     for k in range(1, parts):
-        cuts.append(max(cuts[-1], _next_line(body, len(body) * k // parts)))
-    cuts.append(len(body))
-    pieces = [body[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+        cuts.append(max(cuts[-1], _line_after(data, body_at + size * k // parts)))
+    cuts.append(len(data))
+    view = memoryview(data)
+    pieces = [view[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
     if not pieces:  # a header alone
         return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in dtypes.items()})
 
@@ -326,14 +330,10 @@ def _parse_columns(body: memoryview, header: list[str], known: dict[str, int]) -
     return pd.DataFrame(columns)
 
 
-def _next_line(data: memoryview, at: int) -> int:
-    """Where the line after position `at` begins (len(data) if none does); reads only up to that line end."""
-    step = 1 << 16
-    for lo in range(at, len(data), step):
-        end = bytes(data[lo : lo + step]).find(b"\n")
-        if end >= 0:
-            return lo + end + 1
-    return len(data)
+def _line_after(data: bytes, at: int) -> int:
+    """Where the line after position `at` begins (len(data) if none does)."""
+    end = data.find(b"\n", at)
+    return len(data) if end < 0 else end + 1
 
 
 def _blank_lines(data: bytes, rows: int) -> np.ndarray:
